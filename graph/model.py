@@ -1,0 +1,253 @@
+"""Typed records that cross layers: provenance, nodes, edges and query results.
+
+Records are validated when they are built, so a bad value fails at the edge
+with the field named, never deep inside a backend::
+
+    >>> prov = Provenance(source="catalog/checkout.yaml", run_id="run-1")
+    >>> Node(id="service:default/checkout", label=NodeLabel.SERVICE, name="checkout",
+    ...      props={"tier": 1}, provenance=prov).name
+    'checkout'
+
+Property values are flat (strings, numbers, booleans or homogeneous lists of
+them) because that is what every backend and RDF can store faithfully.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import Literal
+
+from graph.errors import RecordError
+from graph.schema import NodeLabel, RelType, check_edge, check_node_id
+
+Scalar = str | int | float | bool
+PropValue = Scalar | list[str] | list[int] | list[float] | list[bool]
+Props = dict[str, PropValue]
+Direction = Literal["out", "in", "both"]
+
+#: field names the stores use for themselves; a property may not take them
+RESERVED = frozenset(
+    {
+        "id", "label", "name", "at", "valid_from", "valid_to", "placeholder", "source",
+        "source_location", "run_id", "ingested_at", "recorded_at", "retired_at",
+        "content_hash", "type", "src", "dst", "key", "seq",
+    }
+)
+_INT64 = (-(2**63), 2**63 - 1)
+
+
+def utc(value: datetime, what: str = "time") -> datetime:
+    """Return ``value`` in UTC; a naive datetime is refused (its zone is unknown)."""
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise RecordError(f"{what}: {value.isoformat()} has no time zone")
+    return value.astimezone(UTC)
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)
+
+
+def _check_scalar(value: object, where: str) -> None:
+    if isinstance(value, bool | str):
+        return
+    if isinstance(value, int):
+        if not _INT64[0] <= value <= _INT64[1]:
+            raise RecordError(f"{where}: integer {value} does not fit in 64 bits")
+        return
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise RecordError(f"{where}: {value} is not a finite number")
+        return
+    raise RecordError(f"{where}: expected a string, number or boolean, got {type(value).__name__}")
+
+
+def clean_props(props: Mapping[str, object], where: str) -> Props:
+    """Validate and normalise properties: None values are dropped, lists kept homogeneous."""
+    out: Props = {}
+    for key, value in props.items():
+        at = f"{where}.props[{key!r}]"
+        if not isinstance(key, str) or not key:
+            raise RecordError(f"{where}: property names must be non-empty strings")
+        if key in RESERVED:
+            raise RecordError(f"{at}: {key!r} is reserved for the store")
+        if value is None:
+            continue
+        if isinstance(value, list | tuple):
+            for item in value:
+                _check_scalar(item, at)
+            if len({type(item) for item in value}) > 1:
+                raise RecordError(f"{at}: list items must all have the same type")
+            out[key] = list(value)  # type: ignore[assignment]
+        else:
+            _check_scalar(value, at)
+            out[key] = value  # type: ignore[assignment]
+    return out
+
+
+def _opt_utc(value: datetime | None, what: str) -> datetime | None:
+    return None if value is None else utc(value, what)
+
+
+def _digest(*parts: object) -> str:
+    text = json.dumps(parts, sort_keys=True, default=str, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+@dataclass(frozen=True, slots=True)
+class Provenance:
+    """Where a fact came from: the source, the place in it, the run and the time."""
+
+    source: str
+    run_id: str
+    location: str | None = None
+    ingested_at: datetime = field(default_factory=now_utc)
+
+    def __post_init__(self) -> None:
+        if not self.source:
+            raise RecordError("provenance.source: must not be empty")
+        if not self.run_id:
+            raise RecordError("provenance.run_id: must not be empty")
+        object.__setattr__(self, "ingested_at", utc(self.ingested_at, "provenance.ingested_at"))
+
+
+@dataclass(frozen=True, slots=True)
+class Node:
+    """A graph node. ``at`` is the event time for event labels.
+
+    ``valid_from``/``valid_to`` bound when the entity existed in the world;
+    ``recorded_at``/``retired_at`` are set by the store (when Vidya learned of it,
+    and when it stopped believing it). A *placeholder* is a node known only
+    because an edge points at it; it is filled in when the real record arrives.
+    """
+
+    id: str
+    label: NodeLabel
+    provenance: Provenance
+    name: str | None = None
+    props: Props = field(default_factory=dict)
+    at: datetime | None = None
+    valid_from: datetime | None = None
+    valid_to: datetime | None = None
+    placeholder: bool = False
+    recorded_at: datetime | None = None
+    retired_at: datetime | None = None
+
+    def __post_init__(self) -> None:
+        check_node_id(self.id, self.label)
+        where = f"node {self.id[:80]!r}"
+        object.__setattr__(self, "props", clean_props(self.props, where))
+        for name in ("at", "valid_from", "valid_to", "recorded_at", "retired_at"):
+            object.__setattr__(self, name, _opt_utc(getattr(self, name), f"{where}.{name}"))
+
+    @property
+    def content_hash(self) -> str:
+        """A digest of what the node asserts (not of when or by whom)."""
+        return _digest(self.label, self.name, self.props, self.at, self.valid_from, self.valid_to, self.placeholder)
+
+
+def edge_id(type_: RelType, src: str, dst: str, key: str = "") -> str:
+    """The stable id of an edge, from its type, endpoints and optional key."""
+    return "e:" + _digest(str(type_), src, dst, key)
+
+
+@dataclass(frozen=True, slots=True)
+class Edge:
+    """A directed, typed relationship. Edges are versioned in time.
+
+    ``key`` tells apart several edges of one type between the same two nodes
+    (for instance one ``RUNS`` edge per deploy). A changed edge is stored as a
+    new version; the old version is retired and keeps its validity interval.
+    """
+
+    type: RelType
+    src: str
+    dst: str
+    provenance: Provenance
+    props: Props = field(default_factory=dict)
+    key: str = ""
+    valid_from: datetime | None = None
+    valid_to: datetime | None = None
+    recorded_at: datetime | None = None
+    retired_at: datetime | None = None
+
+    def __post_init__(self) -> None:
+        check_edge(self.type, self.src, self.dst)
+        where = f"{self.type} edge {self.src[:60]!r}->{self.dst[:60]!r}"
+        object.__setattr__(self, "props", clean_props(self.props, where))
+        for name in ("valid_from", "valid_to", "recorded_at", "retired_at"):
+            object.__setattr__(self, name, _opt_utc(getattr(self, name), f"{where}.{name}"))
+
+    @property
+    def id(self) -> str:
+        return edge_id(self.type, self.src, self.dst, self.key)
+
+    @property
+    def content_hash(self) -> str:
+        return _digest(self.props, self.valid_from, self.valid_to)
+
+    def other(self, node: str) -> str:
+        return self.dst if node == self.src else self.src
+
+
+def without_system_time(record: Node | Edge) -> Node | Edge:
+    """The record as a caller wrote it, with the store's bookkeeping cleared."""
+    return replace(record, recorded_at=None, retired_at=None)
+
+
+@dataclass(frozen=True, slots=True)
+class Hop:
+    """A node reached by a traversal, at its shortest distance from the start."""
+
+    node: Node
+    depth: int
+
+
+@dataclass(frozen=True, slots=True)
+class Subgraph:
+    nodes: list[Node]
+    edges: list[Edge]
+
+
+@dataclass(frozen=True, slots=True)
+class Path:
+    """A simple path: ``nodes[i]`` and ``nodes[i+1]`` are joined by ``edges[i]``."""
+
+    nodes: list[str]
+    edges: list[Edge]
+
+    @property
+    def length(self) -> int:
+        return len(self.edges)
+
+
+@dataclass(frozen=True, slots=True)
+class Counts:
+    nodes: dict[str, int]
+    relationships: dict[str, int]
+
+    def as_json(self) -> dict[str, dict[str, int]]:
+        return {"nodes": dict(sorted(self.nodes.items())), "relationships": dict(sorted(self.relationships.items()))}
+
+
+@dataclass(slots=True)
+class WriteStats:
+    """What a write did: records created, changed, left alone, retired."""
+
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    retired: int = 0
+    deleted: int = 0
+
+    def add(self, other: WriteStats) -> WriteStats:
+        self.created += other.created
+        self.updated += other.updated
+        self.unchanged += other.unchanged
+        self.retired += other.retired
+        self.deleted += other.deleted
+        return self

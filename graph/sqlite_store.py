@@ -1,0 +1,245 @@
+"""The embedded graph backend: one SQLite file in WAL mode.
+
+Zero set-up, safe for several reader processes and one writer at a time, and
+indexed for every query path of :class:`graph.store.GraphStore`::
+
+    store = SqliteGraphStore(Path(".vidya/graph.db"))
+    store.ensure_schema()
+    store.upsert_nodes([...])
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Callable, Collection, Iterable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from graph.errors import RecordError, StoreUnavailable
+from graph.model import Counts, Direction, Edge, Node, now_utc, utc
+from graph.schema import EVENT_LINKS, NodeLabel, RelType
+from graph.sqlite_schema import (
+    DDL,
+    EDGE_COLUMNS,
+    NODE_COLUMNS,
+    SCHEMA_VERSION,
+    ids_param,
+    row_edge,
+    row_node,
+    ts,
+    visible,
+)
+from graph.sqlite_writes import SqliteBatch
+from graph.store import TimelineEvent
+from graph.traversal import TraversalMixin
+
+BUSY_TIMEOUT_MS = 10_000
+
+
+def _json_list(values: Iterable[str]) -> str:
+    return ids_param([str(v) for v in values])
+
+
+class SqliteGraphStore(TraversalMixin):
+    """A :class:`graph.store.GraphStore` in a single SQLite database file."""
+
+    def __init__(self, path: Path, *, clock: Callable[[], datetime] = now_utc) -> None:
+        self.path = path
+        self._clock = clock
+        self._lock = threading.RLock()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._conn = sqlite3.connect(
+                path, isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000
+            )
+            self._conn.row_factory = sqlite3.Row
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA synchronous=NORMAL")
+            self._conn.execute("PRAGMA foreign_keys=OFF")
+            self._conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        except (sqlite3.Error, OSError) as exc:
+            raise StoreUnavailable(f"cannot open the graph database {path}: {exc}") from exc
+
+    def describe(self) -> str:
+        return f"sqlite {self.path}"
+
+    def ensure_schema(self) -> None:
+        with self._lock:
+            self._conn.executescript(DDL)
+            self._conn.execute(
+                "INSERT OR REPLACE INTO meta(key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
+            )
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    # writes ------------------------------------------------------------------------
+    @contextmanager
+    def batch(self) -> Iterator[SqliteBatch]:
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            batch = SqliteBatch(self._conn, utc(self._clock(), "clock"))
+            try:
+                yield batch
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+
+    # reads ---------------------------------------------------------------------------
+    def _query(self, sql: str, params: Any = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            return self._conn.execute(sql, params).fetchall()
+
+    def _now(self) -> str | None:
+        return ts(utc(self._clock(), "clock"))
+
+    def get_node(self, id_: str) -> Node | None:
+        rows = self._query(f"SELECT {NODE_COLUMNS} FROM nodes WHERE id = ?", (id_,))
+        return row_node(rows[0]) if rows else None
+
+    def get_nodes(self, ids: Iterable[str]) -> list[Node]:
+        sql = f"SELECT {NODE_COLUMNS} FROM nodes WHERE id IN (SELECT value FROM json_each(?)) ORDER BY id"
+        return [row_node(r) for r in self._query(sql, (_json_list(ids),))]
+
+    def find_nodes(
+        self,
+        label: NodeLabel | None = None,
+        props: dict[str, object] | None = None,
+        *,
+        name: str | None = None,
+        include_retired: bool = False,
+        limit: int = 1000,
+    ) -> list[Node]:
+        conds, params = ["1 = 1"], []
+        if label is not None:
+            conds.append("label = ?")
+            params.append(str(NodeLabel(label)))
+        if name is not None:
+            conds.append("name = ?")
+            params.append(name)
+        for key, value in (props or {}).items():
+            if not isinstance(value, str | int | float | bool):
+                raise RecordError(f"find_nodes: property {key!r} must be compared with a scalar")
+            conds.append("json_extract(props, ?) = ?")
+            params.extend([_json_path(key), value])
+        if not include_retired:
+            conds.append("retired_at IS NULL")
+        sql = f"SELECT {NODE_COLUMNS} FROM nodes WHERE {' AND '.join(conds)} ORDER BY id LIMIT ?"
+        return [row_node(r) for r in self._query(sql, (*params, limit))]
+
+    def get_edge(self, id_: str) -> Edge | None:
+        sql = (
+            f"SELECT {EDGE_COLUMNS} FROM edges WHERE id = ? "
+            "ORDER BY retired_at IS NULL DESC, recorded_at DESC, retired_at DESC LIMIT 1"
+        )
+        rows = self._query(sql, (id_,))
+        return row_edge(rows[0]) if rows else None
+
+    def edge_history(self, id_: str) -> list[Edge]:
+        sql = (
+            f"SELECT {EDGE_COLUMNS} FROM edges WHERE id = ? "
+            "ORDER BY recorded_at, retired_at IS NULL, retired_at"
+        )
+        return [row_edge(r) for r in self._query(sql, (id_,))]
+
+    def incident_edges(
+        self,
+        ids: Collection[str],
+        direction: Direction = "both",
+        types: Collection[RelType] | None = None,
+        as_of: datetime | None = None,
+    ) -> list[Edge]:
+        if not ids:
+            return []
+        params: dict[str, Any] = {"ids": _json_list(ids), "types": None, "now": self._now()}
+        if types is not None:
+            params["types"] = _json_list(str(RelType(t)) for t in types)
+        conds = []
+        for alias in ("e", "a", "b"):
+            cond, extra = visible(alias, as_of)
+            conds.append(cond)
+            params.update(extra)
+        tail = (
+            "AND (:types IS NULL OR e.type IN (SELECT value FROM json_each(:types))) AND " + " AND ".join(conds)
+        )
+        base = f"SELECT e.seq, {_prefixed(EDGE_COLUMNS)} FROM edges e JOIN nodes a ON a.id = e.src JOIN nodes b ON b.id = e.dst "
+        parts = []
+        if direction in ("out", "both"):
+            parts.append(base + "WHERE e.src IN (SELECT value FROM json_each(:ids)) " + tail)
+        if direction in ("in", "both"):
+            parts.append(base + "WHERE e.dst IN (SELECT value FROM json_each(:ids)) " + tail)
+        rows = self._query(" UNION ".join(parts), params)
+        return sorted((row_edge(r) for r in rows), key=lambda e: (e.id, e.valid_from is not None, e.valid_from))
+
+    def events(
+        self,
+        kinds: Collection[NodeLabel],
+        start: datetime,
+        end: datetime,
+        services: Collection[str] | None = None,
+        *,
+        limit: int = 10000,
+    ) -> list[TimelineEvent]:
+        params: dict[str, Any] = {
+            "kinds": _json_list(str(NodeLabel(k)) for k in kinds),
+            "start": ts(utc(start, "start")),
+            "end": ts(utc(end, "end")),
+            "links": _json_list(str(t) for t in EVENT_LINKS),
+            "services": None if services is None else _json_list(services),
+            "limit": limit,
+        }
+        sql = (
+            f"SELECT {NODE_COLUMNS} FROM nodes n WHERE n.label IN (SELECT value FROM json_each(:kinds)) "
+            "AND n.at >= :start AND n.at < :end AND n.retired_at IS NULL AND n.placeholder = 0 "
+            "AND (:services IS NULL OR EXISTS (SELECT 1 FROM edges e WHERE e.src = n.id "
+            "AND e.type IN (SELECT value FROM json_each(:links)) AND e.retired_at IS NULL "
+            "AND e.dst IN (SELECT value FROM json_each(:services)))) "
+            "ORDER BY n.at, n.id LIMIT :limit"
+        )
+        nodes = [row_node(r) for r in self._query(sql, params)]
+        links_sql = (
+            "SELECT src, dst FROM edges WHERE src IN (SELECT value FROM json_each(:ids)) "
+            "AND type IN (SELECT value FROM json_each(:links)) AND retired_at IS NULL "
+            "AND (:services IS NULL OR dst IN (SELECT value FROM json_each(:services))) ORDER BY dst"
+        )
+        links: dict[str, list[str]] = {n.id: [] for n in nodes}
+        link_params = {"ids": _json_list(links), "links": params["links"], "services": params["services"]}
+        for row in self._query(links_sql, link_params):
+            if row["dst"] not in links[row["src"]]:
+                links[row["src"]].append(row["dst"])
+        return [TimelineEvent(node=n, services=links[n.id]) for n in nodes]
+
+    def counts(self) -> Counts:
+        now = {"now": self._now()}
+        node_vis, _ = visible("n", None)
+        edge_vis, _ = visible("e", None)
+        nodes = self._query(
+            f"SELECT label, count(*) AS c FROM nodes n WHERE n.placeholder = 0 AND {node_vis} GROUP BY label", now
+        )
+        edges = self._query(f"SELECT type, count(*) AS c FROM edges e WHERE {edge_vis} GROUP BY type", now)
+        return Counts(
+            nodes={r["label"]: r["c"] for r in nodes}, relationships={r["type"]: r["c"] for r in edges}
+        )
+
+    def iter_nodes(self, *, include_retired: bool = False) -> Iterator[Node]:
+        cond = "" if include_retired else "WHERE retired_at IS NULL"
+        for row in self._query(f"SELECT {NODE_COLUMNS} FROM nodes {cond} ORDER BY id"):
+            yield row_node(row)
+
+    def iter_edges(self, *, include_retired: bool = False) -> Iterator[Edge]:
+        cond = "" if include_retired else "WHERE retired_at IS NULL"
+        for row in self._query(f"SELECT {EDGE_COLUMNS} FROM edges {cond} ORDER BY id, recorded_at"):
+            yield row_edge(row)
+
+
+def _json_path(key: str) -> str:
+    return '$."' + key.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _prefixed(columns: str) -> str:
+    return ", ".join(f"e.{c.strip()}" for c in columns.split(","))

@@ -1,0 +1,163 @@
+"""The write side of the SQLite backend: one batch is one transaction."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Collection, Iterable, Iterator
+from datetime import datetime
+from itertools import islice
+from typing import TypeVar
+
+from graph.model import Edge, Node, Provenance, WriteStats
+from graph.planner import (
+    EdgeState,
+    NodeState,
+    functional_groups,
+    last_wins,
+    placeholder_node,
+    placeholders,
+    plan_edges,
+    plan_nodes,
+)
+from graph.sqlite_schema import EDGE_COLUMNS, NODE_COLUMNS, dump_props, edge_row, ids_param, node_row, parse_ts, ts
+
+CHUNK = 2000
+T = TypeVar("T")
+
+_INSERT_NODE = f"INSERT INTO nodes ({NODE_COLUMNS}) VALUES ({', '.join('?' * 15)})"
+_INSERT_PLACEHOLDER = f"INSERT OR IGNORE INTO nodes ({NODE_COLUMNS}) VALUES ({', '.join('?' * 15)})"
+_UPDATE_NODE = (
+    "UPDATE nodes SET label = ?, name = ?, props = ?, at = ?, valid_from = ?, valid_to = ?, placeholder = ?, "
+    "source = ?, source_location = ?, run_id = ?, ingested_at = ?, retired_at = NULL, content_hash = ? WHERE id = ?"
+)
+_INSERT_EDGE = f"INSERT INTO edges ({EDGE_COLUMNS}) VALUES ({', '.join('?' * 15)})"
+_IN_IDS = "IN (SELECT value FROM json_each(?))"
+
+
+def chunks(items: Iterable[T], size: int = CHUNK) -> Iterator[list[T]]:
+    it = iter(items)
+    while chunk := list(islice(it, size)):
+        yield chunk
+
+
+class SqliteBatch:
+    """Writes inside an open SQLite transaction (see ``SqliteGraphStore.batch``)."""
+
+    def __init__(self, conn: sqlite3.Connection, now: datetime) -> None:
+        self._conn = conn
+        self.now = now
+        self._now = ts(now)
+        self.stats = WriteStats()
+
+    def upsert_nodes(self, nodes: Iterable[Node]) -> None:
+        for chunk in chunks(nodes):
+            chunk = last_wins(chunk)
+            rows = self._conn.execute(
+                f"SELECT id, content_hash, source, placeholder, retired_at FROM nodes WHERE id {_IN_IDS}",
+                (ids_param([n.id for n in chunk]),),
+            )
+            existing = {
+                r[0]: NodeState(r[0], r[1], r[2], bool(r[3]), r[4] is not None) for r in rows
+            }
+            plan = plan_nodes(chunk, existing)
+            self._conn.executemany(_INSERT_NODE, [node_row(n, self.now) for n in plan.inserts])
+            self._conn.executemany(_UPDATE_NODE, [_node_update(n) for n in plan.updates])
+            self.stats.add(plan.stats())
+
+    def upsert_edges(self, edges: Iterable[Edge]) -> None:
+        for chunk in chunks(edges):
+            chunk = last_wins(chunk)
+            self._conn.executemany(_INSERT_PLACEHOLDER, [node_row(n, self.now) for n in placeholders(chunk)])
+            ids = ids_param([e.id for e in chunk])
+            current = {
+                s.id: s
+                for s in self._edge_states(f"WHERE id {_IN_IDS} AND retired_at IS NULL", (ids,))
+            }
+            history = {r[0] for r in self._conn.execute(f"SELECT DISTINCT id FROM edges WHERE id {_IN_IDS}", (ids,))}
+            groups = functional_groups(chunk)
+            siblings = self._edge_states(
+                "WHERE retired_at IS NULL AND (src, type) IN "
+                "(SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?))",
+                (json.dumps(sorted(groups)),),
+            ) if groups else []
+            plan = plan_edges(chunk, current, history, siblings, self.now)
+            self._conn.executemany(
+                "UPDATE edges SET retired_at = ?, valid_to = ? WHERE id = ? AND retired_at IS NULL",
+                [(self._now, ts(valid_to), edge_id) for edge_id, valid_to in plan.retires],
+            )
+            self._conn.executemany(
+                "UPDATE edges SET valid_to = ? WHERE id = ? AND retired_at IS NULL",
+                [(ts(valid_to), edge_id) for edge_id, valid_to in plan.closes],
+            )
+            self._conn.executemany(
+                "UPDATE edges SET source = ?, source_location = ?, run_id = ?, ingested_at = ? "
+                "WHERE id = ? AND retired_at IS NULL",
+                [_provenance_row(e) + (e.id,) for e in plan.reprovenance],
+            )
+            self._conn.executemany(
+                _INSERT_EDGE, [edge_row(i.edge, self.now, i.valid_from, i.valid_to) for i in plan.inserts]
+            )
+            self.stats.add(plan.stats())
+
+    def _edge_states(self, where: str, params: tuple[str, ...]) -> list[EdgeState]:
+        sql = f"SELECT id, src, type, content_hash, source, valid_from, valid_to FROM edges {where}"
+        return [
+            EdgeState(r[0], r[1], r[2], r[3], r[4], parse_ts(r[5]), parse_ts(r[6]))
+            for r in self._conn.execute(sql, params)
+        ]
+
+    def retire_source(
+        self, source: str, *, keep_nodes: Collection[str] = (), keep_edges: Collection[str] = ()
+    ) -> None:
+        for table, keep in (("nodes", keep_nodes), ("edges", keep_edges)):
+            cur = self._conn.execute(
+                f"UPDATE {table} SET retired_at = :now, valid_to = COALESCE(valid_to, :now) "
+                f"WHERE source = :source AND retired_at IS NULL "
+                f"AND id NOT IN (SELECT value FROM json_each(:keep))",
+                {"now": self._now, "source": source, "keep": ids_param(list(keep))},
+            )
+            self.stats.retired += cur.rowcount
+
+    def delete_source(self, source: str) -> None:
+        cur = self._conn.execute("DELETE FROM edges WHERE source = ?", (source,))
+        self.stats.deleted += cur.rowcount
+        referenced = self._conn.execute(
+            f"SELECT {NODE_COLUMNS} FROM nodes n WHERE n.source = ? AND EXISTS "
+            "(SELECT 1 FROM edges e WHERE e.src = n.id OR e.dst = n.id)",
+            (source,),
+        ).fetchall()
+        for row in referenced:
+            self._demote(row["id"])
+        cur = self._conn.execute("DELETE FROM nodes WHERE source = ?", (source,))
+        self.stats.deleted += cur.rowcount
+
+    def _demote(self, node_id: str) -> None:
+        """Turn a node into a placeholder owned by the first edge (by source, id) that names it."""
+        row = self._conn.execute(
+            "SELECT source, source_location, run_id, ingested_at FROM edges WHERE src = ? OR dst = ? "
+            "ORDER BY source, id LIMIT 1",
+            (node_id, node_id),
+        ).fetchone()
+        prov = Provenance(source=row[0], run_id=row[2], location=row[1], ingested_at=datetime.fromisoformat(row[3]))
+        stub = placeholder_node(node_id, prov)
+        self._conn.execute(
+            "UPDATE nodes SET name = NULL, props = '{}', at = NULL, valid_from = NULL, valid_to = NULL, "
+            "placeholder = 1, retired_at = NULL, source = ?, source_location = ?, run_id = ?, ingested_at = ?, "
+            "content_hash = ? WHERE id = ?",
+            (prov.source, prov.location, prov.run_id, row[3], stub.content_hash, node_id),
+        )
+        self.stats.updated += 1
+
+
+def _provenance_row(edge: Edge) -> tuple[str | None, ...]:
+    p = edge.provenance
+    return (p.source, p.location, p.run_id, ts(p.ingested_at))
+
+
+def _node_update(node: Node) -> tuple[object, ...]:
+    p = node.provenance
+    return (
+        str(node.label), node.name, dump_props(node.props), ts(node.at), ts(node.valid_from), ts(node.valid_to),
+        int(node.placeholder), p.source, p.location, p.run_id, ts(p.ingested_at), node.content_hash, node.id,
+    )
