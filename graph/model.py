@@ -151,8 +151,16 @@ class Node:
 
 
 def edge_id(type_: RelType, src: str, dst: str, key: str = "") -> str:
-    """The stable id of an edge, from its type, endpoints and optional key."""
-    return "e:" + _digest(str(type_), src, dst, key)
+    """The stable id of an edge, from its type, endpoints and optional key: ``TYPE:digest``."""
+    return f"{type_}:" + _digest(str(type_), src, dst, key)
+
+
+def edge_type_of(id_: str) -> RelType:
+    """The relationship type an edge id names."""
+    try:
+        return RelType(id_.partition(":")[0])
+    except ValueError:
+        raise RecordError(f"edge id {id_[:80]!r}: expected '<TYPE>:<digest>'") from None
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,12 +18,17 @@ alike:
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import islice
+from typing import TypeVar
 
 from graph.model import Edge, Node, Provenance, WriteStats
 from graph.schema import RELS, label_of
+
+CHUNK = 2000
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +88,13 @@ class EdgePlan:
             updated=replaced + len(self.reprovenance) + len(self.closes),
             unchanged=self.unchanged,
         )
+
+
+def chunks(items: Iterable[T], size: int = CHUNK) -> Iterator[list[T]]:
+    """Split a stream of records into lists of at most ``size``."""
+    it = iter(items)
+    while chunk := list(islice(it, size)):
+        yield chunk
 
 
 def last_wins(records: Iterable[Node | Edge]) -> list:  # type: ignore[type-arg]

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Collection, Iterable
 from datetime import datetime
-from itertools import islice
-from typing import TypeVar
 
 from graph.model import Edge, Node, Provenance, WriteStats
 from graph.planner import (
     EdgeState,
     NodeState,
+    chunks,
     functional_groups,
     last_wins,
     placeholder_node,
@@ -22,8 +21,6 @@ from graph.planner import (
 )
 from graph.sqlite_schema import EDGE_COLUMNS, NODE_COLUMNS, dump_props, edge_row, ids_param, node_row, parse_ts, ts
 
-CHUNK = 2000
-T = TypeVar("T")
 
 _INSERT_NODE = f"INSERT INTO nodes ({NODE_COLUMNS}) VALUES ({', '.join('?' * 15)})"
 _INSERT_PLACEHOLDER = f"INSERT OR IGNORE INTO nodes ({NODE_COLUMNS}) VALUES ({', '.join('?' * 15)})"
@@ -33,12 +30,6 @@ _UPDATE_NODE = (
 )
 _INSERT_EDGE = f"INSERT INTO edges ({EDGE_COLUMNS}) VALUES ({', '.join('?' * 15)})"
 _IN_IDS = "IN (SELECT value FROM json_each(?))"
-
-
-def chunks(items: Iterable[T], size: int = CHUNK) -> Iterator[list[T]]:
-    it = iter(items)
-    while chunk := list(islice(it, size)):
-        yield chunk
 
 
 class SqliteBatch:

@@ -1,0 +1,239 @@
+"""The Neo4j backend, over Bolt with the official driver.
+
+Works with any Neo4j 5.26+ server, cluster or Aura: no plugins, parameterised
+Cypher only, constraints and indexes made by :meth:`ensure_schema`, writes in
+managed transactions (retried by the driver on transient errors)::
+
+    store = Neo4jGraphStore("bolt://127.0.0.1:7687")
+    store.ensure_schema()
+
+Every node carries the label ``VidyaNode`` (which holds the id constraint)
+plus its schema label; relationship types are the schema's types.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Iterable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any, LiteralString, cast
+
+import neo4j
+from neo4j.exceptions import AuthError, ConfigurationError, Neo4jError, ServiceUnavailable
+
+from graph import neo4j_cypher as cy
+from graph.errors import RecordError, StoreError, StoreUnavailable
+from graph.model import RESERVED, Counts, Direction, Edge, Node, Provenance, edge_type_of, now_utc, utc
+from graph.neo4j_writes import Neo4jBatch, native_time
+from graph.schema import EVENT_LINKS, NodeLabel, RelType
+from graph.store import TimelineEvent
+from graph.traversal import TraversalMixin
+
+_UNREACHABLE = (ServiceUnavailable, AuthError, ConfigurationError, OSError)
+
+
+def _q(text: str) -> LiteralString:
+    """Statements come from :mod:`graph.neo4j_cypher` only; tell the type checker so."""
+    return cast(LiteralString, text)
+
+
+def _provenance(p: dict[str, Any]) -> Provenance:
+    return Provenance(
+        source=p["source"], run_id=p["run_id"], location=p.get("source_location"),
+        ingested_at=native_time(p["ingested_at"]) or now_utc(),
+    )
+
+
+def _user_props(p: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in p.items() if k not in RESERVED}
+
+
+def to_node(entity: Any) -> Node:
+    p = dict(entity)
+    return Node(
+        id=p["id"], label=NodeLabel(p["label"]), provenance=_provenance(p), name=p.get("name"),
+        props=_user_props(p), at=native_time(p.get("at")), valid_from=native_time(p.get("valid_from")),
+        valid_to=native_time(p.get("valid_to")), placeholder=bool(p.get("placeholder", False)),
+        recorded_at=native_time(p.get("recorded_at")), retired_at=native_time(p.get("retired_at")),
+    )
+
+
+def to_edge(record: Any) -> Edge:
+    p = dict(record["e"])
+    return Edge(
+        type=RelType(record["type"]), src=record["src"], dst=record["dst"], provenance=_provenance(p),
+        props=_user_props(p), key=p.get("key", ""), valid_from=native_time(p.get("valid_from")),
+        valid_to=native_time(p.get("valid_to")), recorded_at=native_time(p.get("recorded_at")),
+        retired_at=native_time(p.get("retired_at")),
+    )
+
+
+class Neo4jGraphStore(TraversalMixin):
+    """A :class:`graph.store.GraphStore` on a Neo4j 5.26+ server."""
+
+    def __init__(
+        self,
+        uri: str,
+        *,
+        user: str | None = None,
+        password: str | None = None,
+        database: str | None = None,
+        clock: Callable[[], datetime] = now_utc,
+    ) -> None:
+        self.uri = uri
+        self._database = database
+        self._clock = clock
+        auth = (user, password or "") if user else None
+        try:
+            # unknown-property notices are expected on a fresh database; keep the log quiet
+            self._driver = neo4j.GraphDatabase.driver(uri, auth=auth, notifications_min_severity="OFF")
+        except (ValueError, *_UNREACHABLE) as exc:
+            raise StoreUnavailable(f"cannot use Neo4j URI {uri}: {exc}") from exc
+
+    def describe(self) -> str:
+        return f"neo4j {self.uri}" + (f" database {self._database}" if self._database else "")
+
+    def _unavailable(self, exc: Exception) -> StoreUnavailable:
+        return StoreUnavailable(f"cannot reach Neo4j at {self.uri}: {exc}")
+
+    def ensure_schema(self) -> None:
+        try:
+            self._driver.verify_connectivity()
+            for statement in cy.SCHEMA:
+                self._driver.execute_query(_q(statement), database_=self._database)
+            self._driver.execute_query(_q(cy.AWAIT_INDEXES), database_=self._database)
+        except _UNREACHABLE as exc:
+            raise self._unavailable(exc) from exc
+        except Neo4jError as exc:
+            raise StoreError(f"Neo4j at {self.uri} refused the schema step: {exc}") from exc
+
+    def close(self) -> None:
+        self._driver.close()
+
+    # writes ------------------------------------------------------------------------
+    @contextmanager
+    def batch(self) -> Iterator[Neo4jBatch]:
+        batch = Neo4jBatch(utc(self._clock(), "clock"))
+        yield batch
+        if not batch.ops:
+            return
+        try:
+            with self._driver.session(database=self._database) as session:
+                session.execute_write(batch.run)
+        except _UNREACHABLE as exc:
+            raise self._unavailable(exc) from exc
+        except Neo4jError as exc:
+            raise StoreError(f"Neo4j at {self.uri} rejected a write: {exc}") from exc
+
+    # reads -------------------------------------------------------------------------
+    def _read(self, query: str, **params: Any) -> list[Any]:
+        try:
+            records, _, _ = self._driver.execute_query(
+                _q(query), params, database_=self._database, routing_=neo4j.RoutingControl.READ
+            )
+        except _UNREACHABLE as exc:
+            raise self._unavailable(exc) from exc
+        except Neo4jError as exc:
+            raise StoreError(f"Neo4j at {self.uri} failed a query: {exc}") from exc
+        return records
+
+    def _time_params(self, as_of: datetime | None) -> dict[str, Any]:
+        return {"now": utc(self._clock(), "clock"), "as_of": None if as_of is None else utc(as_of, "as_of")}
+
+    def get_node(self, id_: str) -> Node | None:
+        records = self._read(cy.NODE_BY_ID, id=id_)
+        return to_node(records[0]["n"]) if records else None
+
+    def get_nodes(self, ids: Iterable[str]) -> list[Node]:
+        return [to_node(r["n"]) for r in self._read(cy.NODES_BY_IDS, ids=sorted(set(ids)))]
+
+    def find_nodes(
+        self,
+        label: NodeLabel | None = None,
+        props: dict[str, object] | None = None,
+        *,
+        name: str | None = None,
+        include_retired: bool = False,
+        limit: int = 1000,
+    ) -> list[Node]:
+        for key, value in (props or {}).items():
+            if not isinstance(value, str | int | float | bool):
+                raise RecordError(f"find_nodes: property {key!r} must be compared with a scalar")
+        records = self._read(
+            cy.FIND_NODES, label=None if label is None else str(NodeLabel(label)), name=name,
+            props=props or {}, retired=include_retired, limit=limit,
+        )
+        return [to_node(r["n"]) for r in records]
+
+    def get_edge(self, id_: str) -> Edge | None:
+        records = self._read(cy.EDGE_BY_ID[edge_type_of(id_)], id=id_)
+        return to_edge(records[0]) if records else None
+
+    def edge_history(self, id_: str) -> list[Edge]:
+        return [to_edge(r) for r in self._read(cy.EDGE_HISTORY[edge_type_of(id_)], id=id_)]
+
+    def incident_edges(
+        self,
+        ids: Collection[str],
+        direction: Direction = "both",
+        types: Collection[RelType] | None = None,
+        as_of: datetime | None = None,
+    ) -> list[Edge]:
+        if not ids:
+            return []
+        params = self._time_params(as_of) | {
+            "ids": sorted(set(ids)),
+            "types": None if types is None else sorted(str(RelType(t)) for t in types),
+        }
+        records: dict[str, Any] = {}
+        if direction in ("out", "both"):
+            records.update((r["eid"], r) for r in self._read(cy.INCIDENT_OUT, **params))
+        if direction in ("in", "both"):
+            records.update((r["eid"], r) for r in self._read(cy.INCIDENT_IN, **params))
+        edges = [to_edge(r) for r in records.values()]
+        return sorted(edges, key=lambda e: (e.id, e.valid_from is not None, e.valid_from))
+
+    def events(
+        self,
+        kinds: Collection[NodeLabel],
+        start: datetime,
+        end: datetime,
+        services: Collection[str] | None = None,
+        *,
+        limit: int = 10000,
+    ) -> list[TimelineEvent]:
+        params: dict[str, Any] = {
+            "kinds": sorted(str(NodeLabel(k)) for k in kinds),
+            "start": utc(start, "start"),
+            "end": utc(end, "end"),
+            "links": sorted(str(t) for t in EVENT_LINKS),
+            "services": None if services is None else sorted(set(services)),
+        }
+        nodes = [to_node(r["n"]) for r in self._read(cy.EVENTS, limit=limit, **params)]
+        links: dict[str, list[str]] = {n.id: [] for n in nodes}
+        if nodes:
+            del params["kinds"], params["start"], params["end"]
+            for r in self._read(cy.EVENT_LINKS, ids=list(links), **params):
+                links[r["src"]].append(r["dst"])
+        return [TimelineEvent(node=n, services=links[n.id]) for n in nodes]
+
+    def counts(self) -> Counts:
+        params = self._time_params(None)
+        nodes = {r["key"]: r["c"] for r in self._read(cy.COUNT_NODES, **params)}
+        edges = {r["key"]: r["c"] for r in self._read(cy.COUNT_EDGES, **params)}
+        return Counts(nodes=nodes, relationships=edges)
+
+    def _stream(self, query: str, **params: Any) -> Iterator[Any]:
+        try:
+            with self._driver.session(database=self._database, default_access_mode=neo4j.READ_ACCESS) as session:
+                yield from session.run(_q(query), params)
+        except _UNREACHABLE as exc:
+            raise self._unavailable(exc) from exc
+
+    def iter_nodes(self, *, include_retired: bool = False) -> Iterator[Node]:
+        for record in self._stream(cy.ALL_NODES, retired=include_retired):
+            yield to_node(record["n"])
+
+    def iter_edges(self, *, include_retired: bool = False) -> Iterator[Edge]:
+        for record in self._stream(cy.ALL_EDGES, retired=include_retired):
+            yield to_edge(record)
