@@ -35,3 +35,7 @@ class NotFound(VidyaError):
 
 class FormatError(VidyaError):
     """Input in a format Vidya reads is malformed (file and position are named)."""
+
+
+class ConfigError(VidyaError):
+    """A setting has a value Vidya cannot use (the variable is named)."""

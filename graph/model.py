@@ -30,14 +30,14 @@ PropValue = Scalar | list[str] | list[int] | list[float] | list[bool]
 Props = dict[str, PropValue]
 Direction = Literal["out", "in", "both"]
 
-#: field names the stores use for themselves; a property may not take them
-RESERVED = frozenset(
-    {
-        "id", "label", "name", "at", "valid_from", "valid_to", "placeholder", "source",
-        "source_location", "run_id", "ingested_at", "recorded_at", "retired_at",
-        "content_hash", "type", "src", "dst", "key", "seq",
-    }
-)
+_SHARED_FIELDS = {
+    "id", "valid_from", "valid_to", "source", "source_location", "run_id", "ingested_at", "recorded_at",
+    "retired_at", "content_hash",
+}
+#: field names the stores keep beside a node's properties; a property may not take them
+NODE_RESERVED = frozenset(_SHARED_FIELDS | {"label", "name", "at", "placeholder"})
+#: field names the stores keep beside an edge's properties
+EDGE_RESERVED = frozenset(_SHARED_FIELDS | {"key"})
 _INT64 = (-(2**63), 2**63 - 1)
 
 
@@ -66,14 +66,14 @@ def _check_scalar(value: object, where: str) -> None:
     raise RecordError(f"{where}: expected a string, number or boolean, got {type(value).__name__}")
 
 
-def clean_props(props: Mapping[str, object], where: str) -> Props:
+def clean_props(props: Mapping[str, object], where: str, reserved: frozenset[str]) -> Props:
     """Validate and normalise properties: None values are dropped, lists kept homogeneous."""
     out: Props = {}
     for key, value in props.items():
         at = f"{where}.props[{key!r}]"
         if not isinstance(key, str) or not key:
             raise RecordError(f"{where}: property names must be non-empty strings")
-        if key in RESERVED:
+        if key in reserved:
             raise RecordError(f"{at}: {key!r} is reserved for the store")
         if value is None:
             continue
@@ -82,7 +82,7 @@ def clean_props(props: Mapping[str, object], where: str) -> Props:
                 _check_scalar(item, at)
             if len({type(item) for item in value}) > 1:
                 raise RecordError(f"{at}: list items must all have the same type")
-            out[key] = list(value)  # type: ignore[assignment]
+            out[key] = list(value)
         else:
             _check_scalar(value, at)
             out[key] = value  # type: ignore[assignment]
@@ -140,7 +140,7 @@ class Node:
     def __post_init__(self) -> None:
         check_node_id(self.id, self.label)
         where = f"node {self.id[:80]!r}"
-        object.__setattr__(self, "props", clean_props(self.props, where))
+        object.__setattr__(self, "props", clean_props(self.props, where, NODE_RESERVED))
         for name in ("at", "valid_from", "valid_to", "recorded_at", "retired_at"):
             object.__setattr__(self, name, _opt_utc(getattr(self, name), f"{where}.{name}"))
 
@@ -186,7 +186,7 @@ class Edge:
     def __post_init__(self) -> None:
         check_edge(self.type, self.src, self.dst)
         where = f"{self.type} edge {self.src[:60]!r}->{self.dst[:60]!r}"
-        object.__setattr__(self, "props", clean_props(self.props, where))
+        object.__setattr__(self, "props", clean_props(self.props, where, EDGE_RESERVED))
         for name in ("valid_from", "valid_to", "recorded_at", "retired_at"):
             object.__setattr__(self, name, _opt_utc(getattr(self, name), f"{where}.{name}"))
 

@@ -16,14 +16,14 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any, LiteralString, cast
+from typing import Any, LiteralString
 
 import neo4j
 from neo4j.exceptions import AuthError, ConfigurationError, Neo4jError, ServiceUnavailable
 
 from graph import neo4j_cypher as cy
 from graph.errors import RecordError, StoreError, StoreUnavailable
-from graph.model import RESERVED, Counts, Direction, Edge, Node, Provenance, edge_type_of, now_utc, utc
+from graph.model import EDGE_RESERVED, NODE_RESERVED, Counts, Direction, Edge, Node, Provenance, edge_type_of, now_utc, utc
 from graph.neo4j_writes import Neo4jBatch, native_time
 from graph.schema import EVENT_LINKS, NodeLabel, RelType
 from graph.store import TimelineEvent
@@ -34,7 +34,7 @@ _UNREACHABLE = (ServiceUnavailable, AuthError, ConfigurationError, OSError)
 
 def _q(text: str) -> LiteralString:
     """Statements come from :mod:`graph.neo4j_cypher` only; tell the type checker so."""
-    return cast(LiteralString, text)
+    return text
 
 
 def _provenance(p: dict[str, Any]) -> Provenance:
@@ -44,15 +44,15 @@ def _provenance(p: dict[str, Any]) -> Provenance:
     )
 
 
-def _user_props(p: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in p.items() if k not in RESERVED}
+def _user_props(p: dict[str, Any], reserved: frozenset[str]) -> dict[str, Any]:
+    return {k: v for k, v in p.items() if k not in reserved}
 
 
 def to_node(entity: Any) -> Node:
     p = dict(entity)
     return Node(
         id=p["id"], label=NodeLabel(p["label"]), provenance=_provenance(p), name=p.get("name"),
-        props=_user_props(p), at=native_time(p.get("at")), valid_from=native_time(p.get("valid_from")),
+        props=_user_props(p, NODE_RESERVED), at=native_time(p.get("at")), valid_from=native_time(p.get("valid_from")),
         valid_to=native_time(p.get("valid_to")), placeholder=bool(p.get("placeholder", False)),
         recorded_at=native_time(p.get("recorded_at")), retired_at=native_time(p.get("retired_at")),
     )
@@ -62,7 +62,7 @@ def to_edge(record: Any) -> Edge:
     p = dict(record["e"])
     return Edge(
         type=RelType(record["type"]), src=record["src"], dst=record["dst"], provenance=_provenance(p),
-        props=_user_props(p), key=p.get("key", ""), valid_from=native_time(p.get("valid_from")),
+        props=_user_props(p, EDGE_RESERVED), key=p.get("key", ""), valid_from=native_time(p.get("valid_from")),
         valid_to=native_time(p.get("valid_to")), recorded_at=native_time(p.get("recorded_at")),
         retired_at=native_time(p.get("retired_at")),
     )
@@ -94,7 +94,8 @@ class Neo4jGraphStore(TraversalMixin):
         return f"neo4j {self.uri}" + (f" database {self._database}" if self._database else "")
 
     def _unavailable(self, exc: Exception) -> StoreUnavailable:
-        return StoreUnavailable(f"cannot reach Neo4j at {self.uri}: {exc}")
+        reason = " ".join(str(exc).split())
+        return StoreUnavailable(f"cannot reach Neo4j at {self.uri}: {reason}")
 
     def ensure_schema(self) -> None:
         try:

@@ -210,6 +210,9 @@ def _supersede(
         edge = by_id[edge_id]
         slot = _Slot(edge_id, inserted[edge_id][0], inserted[edge_id][1], new=True)
         group = groups[(edge.src, str(edge.type))]
+        if slot.valid_from is None and group:
+            # an undated successor starts now, or it would overlap its predecessor in as_of reads
+            slot.valid_from = now
         for other in group:
             if slot.valid_from is not None and other.valid_from is not None and other.valid_from > slot.valid_from:
                 slot.valid_to = other.valid_from if slot.valid_to is None else min(slot.valid_to, other.valid_from)
@@ -222,6 +225,6 @@ def _supersede(
     for group in groups.values():
         for slot in group:
             if slot.new:
-                inserted[slot.id][1] = slot.valid_to
+                inserted[slot.id][:] = [slot.valid_from, slot.valid_to]
             elif slot.closed and slot.valid_to is not None:
                 plan.closes.append((slot.id, slot.valid_to))

@@ -115,7 +115,8 @@ class SqliteGraphStore(TraversalMixin):
         include_retired: bool = False,
         limit: int = 1000,
     ) -> list[Node]:
-        conds, params = ["1 = 1"], []
+        conds: list[str] = ["1 = 1"]
+        params: list[object] = []
         if label is not None:
             conds.append("label = ?")
             params.append(str(NodeLabel(label)))
@@ -125,8 +126,13 @@ class SqliteGraphStore(TraversalMixin):
         for key, value in (props or {}).items():
             if not isinstance(value, str | int | float | bool):
                 raise RecordError(f"find_nodes: property {key!r} must be compared with a scalar")
-            conds.append("json_extract(props, ?) = ?")
-            params.extend([_json_path(key), value])
+            # json_each gives the raw key and the JSON type, so names need no path escaping and
+            # true never equals 1 (SQLite stores JSON booleans as integers)
+            conds.append(
+                "EXISTS (SELECT 1 FROM json_each(nodes.props) p "
+                f"WHERE p.key = ? AND p.value = ? AND p.type IN {_json_types(value)})"
+            )
+            params.extend([key, value])
         if not include_retired:
             conds.append("retired_at IS NULL")
         sql = f"SELECT {NODE_COLUMNS} FROM nodes WHERE {' AND '.join(conds)} ORDER BY id LIMIT ?"
@@ -237,8 +243,13 @@ class SqliteGraphStore(TraversalMixin):
             yield row_edge(row)
 
 
-def _json_path(key: str) -> str:
-    return '$."' + key.replace("\\", "\\\\").replace('"', '\\"') + '"'
+def _json_types(value: str | int | float | bool) -> str:
+    """The JSON types a stored value may have to equal ``value`` (a fixed SQL list, never input)."""
+    if isinstance(value, bool):
+        return "('true', 'false')"
+    if isinstance(value, str):
+        return "('text')"
+    return "('integer', 'real')"
 
 
 def _prefixed(columns: str) -> str:

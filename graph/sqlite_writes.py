@@ -21,7 +21,6 @@ from graph.planner import (
 )
 from graph.sqlite_schema import EDGE_COLUMNS, NODE_COLUMNS, dump_props, edge_row, ids_param, node_row, parse_ts, ts
 
-
 _INSERT_NODE = f"INSERT INTO nodes ({NODE_COLUMNS}) VALUES ({', '.join('?' * 15)})"
 _INSERT_PLACEHOLDER = f"INSERT OR IGNORE INTO nodes ({NODE_COLUMNS}) VALUES ({', '.join('?' * 15)})"
 _UPDATE_NODE = (
@@ -84,7 +83,7 @@ class SqliteBatch:
             self._conn.executemany(
                 "UPDATE edges SET source = ?, source_location = ?, run_id = ?, ingested_at = ? "
                 "WHERE id = ? AND retired_at IS NULL",
-                [_provenance_row(e) + (e.id,) for e in plan.reprovenance],
+                [(*_provenance_row(e), e.id) for e in plan.reprovenance],
             )
             self._conn.executemany(
                 _INSERT_EDGE, [edge_row(i.edge, self.now, i.valid_from, i.valid_to) for i in plan.inserts]

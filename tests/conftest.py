@@ -78,11 +78,12 @@ def neo4j_uri(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         launcher.stop(proc)
 
 
-def _wipe_neo4j(uri: str) -> None:
+def wipe_neo4j(uri: str) -> None:
     import neo4j
 
-    with neo4j.GraphDatabase.driver(uri, auth=None) as driver:
-        driver.execute_query("MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS")
+    # CALL ... IN TRANSACTIONS needs an auto-commit transaction, hence session.run
+    with neo4j.GraphDatabase.driver(uri, auth=None) as driver, driver.session() as session:
+        session.run("MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS").consume()
 
 
 @pytest.fixture(params=BACKENDS)
@@ -94,7 +95,7 @@ def backend(request: pytest.FixtureRequest) -> str:
 def graph_config(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> GraphConfig:
     if backend == "neo4j":
         uri = request.getfixturevalue("neo4j_uri")
-        _wipe_neo4j(uri)
+        wipe_neo4j(uri)
         return GraphConfig(backend="neo4j", neo4j_uri=uri)
     return GraphConfig(backend="sqlite", sqlite_path=tmp_path / "graph.db")
 

