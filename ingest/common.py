@@ -1,0 +1,96 @@
+"""Parsing helpers every reader shares: times, JSON, JSON Lines and YAML with positions."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import yaml
+
+from graph.errors import FormatError
+
+
+def parse_time(value: object, where: str) -> datetime:
+    """An RFC 3339 / ISO 8601 time with a zone (``Z`` accepted), normalised to UTC."""
+    if isinstance(value, datetime):
+        parsed = value
+    elif isinstance(value, str) and value.strip():
+        text = value.strip()
+        if text.endswith(("Z", "z")):
+            text = text[:-1] + "+00:00"
+        try:
+            parsed = datetime.fromisoformat(text)
+        except ValueError:
+            raise FormatError(f"{where}: {value!r} is not an RFC 3339 time") from None
+    else:
+        raise FormatError(f"{where}: expected an RFC 3339 time, got {value!r}")
+    if parsed.tzinfo is None:
+        raise FormatError(f"{where}: {value!r} has no time zone (expected e.g. 2026-03-01T12:00:00Z)")
+    return parsed.astimezone(UTC)
+
+
+def optional_time(value: object, where: str) -> datetime | None:
+    if value in (None, "", "0001-01-01T00:00:00Z"):  # Alertmanager's zero time means "unset"
+        return None
+    return parse_time(value, where)
+
+
+def load_json(text: str, path: str) -> Any:
+    """Parse a JSON document; a syntax error names the line and column."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise FormatError(f"{path}: line {exc.lineno} column {exc.colno}: invalid JSON ({exc.msg})") from None
+
+
+def iter_json_lines(text: str, path: str) -> Iterator[tuple[int, Any | FormatError]]:
+    """(line number, value) per non-blank line; a bad line yields its error instead of stopping."""
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            yield number, json.loads(line)
+        except json.JSONDecodeError as exc:
+            yield number, FormatError(f"{path}: line {number} column {exc.colno}: invalid JSON ({exc.msg})")
+
+
+def looks_like_json_lines(text: str) -> bool:
+    """More than one line, each a JSON object on its own."""
+    lines = [line for line in text.splitlines() if line.strip()]
+    return len(lines) > 1 and all(line.lstrip().startswith("{") for line in lines[:5])
+
+
+def load_yaml_documents(text: str, path: str) -> list[tuple[int, Any]]:
+    """(first line, document) for each document of a multi-document YAML stream."""
+    out: list[tuple[int, Any]] = []
+    try:
+        loader = yaml.SafeLoader(text)
+        try:
+            while loader.check_node():
+                node = loader.get_node()
+                if node is None:
+                    continue
+                out.append((node.start_mark.line + 1, loader.construct_document(node)))
+        finally:
+            loader.dispose()
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1} column {mark.column + 1}: " if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise FormatError(f"{path}: {where}invalid YAML ({problem})") from None
+    return out
+
+
+def require(mapping: Any, key: str, where: str, kind: type | tuple[type, ...] = str) -> Any:
+    """``mapping[key]`` if it exists and has the expected type, else a ``FormatError`` naming the field."""
+    if not isinstance(mapping, dict):
+        raise FormatError(f"{where}: expected an object, got {type(mapping).__name__}")
+    if key not in mapping or mapping[key] in (None, ""):
+        raise FormatError(f"{where}: missing required field {key!r}")
+    value = mapping[key]
+    if not isinstance(value, kind):
+        expected = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
+        raise FormatError(f"{where}.{key}: expected {expected}, got {type(value).__name__}")
+    return value

@@ -1,0 +1,85 @@
+"""Node ids from natural keys, shared by every reader so their records meet in the graph.
+
+    >>> entity_id("component:payments")
+    'service:default/payments'
+    >>> entity_id("group:platform/sre")
+    'team:platform/sre'
+    >>> artifact_id("pkg:oci/payments@sha256:0f3a9c1e2b4d6a8f")
+    'artifact:sha256:0f3a9c1e2b4d6a8f'
+"""
+
+from __future__ import annotations
+
+import re
+
+from graph.errors import FormatError
+from graph.schema import NodeLabel, node_id
+
+DEFAULT_NAMESPACE = "default"
+
+#: Backstage kinds and the labels they become
+KIND_LABELS: dict[str, NodeLabel] = {
+    "component": NodeLabel.SERVICE,
+    "resource": NodeLabel.RESOURCE,
+    "system": NodeLabel.SYSTEM,
+    "domain": NodeLabel.DOMAIN,
+    "api": NodeLabel.API,
+    "group": NodeLabel.TEAM,
+    "user": NodeLabel.PERSON,
+}
+#: other words for the same kinds, as they appear in CDEvents targets and elsewhere
+KIND_ALIASES: dict[str, str] = {
+    "service": "component",
+    "application": "component",
+    "app": "component",
+    "database": "resource",
+    "db": "resource",
+    "queue": "resource",
+    "cache": "resource",
+    "team": "group",
+    "person": "user",
+}
+
+_REF = re.compile(r"^(?:(?P<kind>[^:/]+):)?(?:(?P<namespace>[^:/]+)/)?(?P<name>[^:/]+)$")
+_DIGEST = re.compile(r"(sha256|sha512|sha1):([0-9a-fA-F]{16,128})")
+
+
+def parse_ref(ref: str, *, default_kind: str | None = None, default_namespace: str = DEFAULT_NAMESPACE) -> tuple[str, str, str]:
+    """Split a Backstage entity reference ``[kind:][namespace/]name`` into lower-case parts."""
+    match = _REF.match(ref.strip())
+    if not match:
+        raise FormatError(f"entity reference {ref!r}: expected [kind:][namespace/]name")
+    kind = (match["kind"] or default_kind or "").lower()
+    if not kind:
+        raise FormatError(f"entity reference {ref!r}: no kind given and none implied by the field")
+    kind = KIND_ALIASES.get(kind, kind)
+    return kind, (match["namespace"] or default_namespace).lower(), match["name"].lower()
+
+
+def entity_id(ref: str, *, default_kind: str | None = None, default_namespace: str = DEFAULT_NAMESPACE) -> str:
+    """The node id of a Backstage entity reference (``component:ns/name`` -> ``service:ns/name``)."""
+    kind, namespace, name = parse_ref(ref, default_kind=default_kind, default_namespace=default_namespace)
+    if kind not in KIND_LABELS:
+        raise FormatError(f"entity reference {ref!r}: kind {kind!r} is not one of {', '.join(sorted(KIND_LABELS))}")
+    return node_id(KIND_LABELS[kind], f"{namespace}/{name}")
+
+
+def artifact_id(reference: str) -> str:
+    """An artifact id: the digest when the reference carries one (``sha256:...``), else the reference."""
+    match = _DIGEST.search(reference)
+    if match:
+        return node_id(NodeLabel.ARTIFACT, f"{match[1].lower()}:{match[2].lower()}")
+    return node_id(NodeLabel.ARTIFACT, reference.strip())
+
+
+def person_email_id(email: str) -> str:
+    """A person known by e-mail address only (a git author, say)."""
+    return node_id(NodeLabel.PERSON, "email/" + email.strip().lower())
+
+
+def environment_id(name: str) -> str:
+    return node_id(NodeLabel.ENVIRONMENT, name.strip().lower())
+
+
+def commit_id(sha: str) -> str:
+    return node_id(NodeLabel.COMMIT, sha.strip().lower())
