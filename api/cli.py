@@ -15,7 +15,7 @@ import sys
 
 import click
 
-from api import cli_graph
+from api import cli_graph, cli_ingest
 from api.output import fail
 from graph.errors import VidyaError
 
@@ -49,7 +49,7 @@ def main() -> None:
         sys.exit(130)
 
 
-for _command in cli_graph.COMMANDS:
+for _command in [*cli_graph.COMMANDS, *cli_ingest.COMMANDS]:
     cli.add_command(_command)
 
 if __name__ == "__main__":
