@@ -47,7 +47,8 @@ def ingest(inv: Invocation, paths: tuple[Path, ...], source_type: str | None, ma
     emit(inv.as_json, report.as_json(), lambda: _render(report))
     if not report.ok:
         failed = [s for s in report.sources if s.status in ("failed", "partial")]
-        fail(f"{len(failed)} of {len(report.sources)} source(s) failed or were partly read; first: {failed[0].path}: {failed[0].error}")
+        first = failed[0]
+        fail(f"{len(failed)} of {len(report.sources)} source(s) failed or were partly read; first: {first.path}: {first.error}")
         raise SystemExit(1)
 
 

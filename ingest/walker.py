@@ -49,8 +49,9 @@ def _is_git_repo(path: Path) -> bool:
     return (path / ".git").exists()
 
 
-def walk(root: Path, limits: Limits = Limits()) -> Iterator[SourceFile | Unreadable]:
+def walk(root: Path, limits: Limits | None = None) -> Iterator[SourceFile | Unreadable]:
     """Every input under ``root`` (a file, an archive or a directory), paths relative to ``root``."""
+    limits = limits or Limits()
     if not root.exists():
         yield Unreadable(str(root), "no such file or directory")
         return
@@ -108,10 +109,8 @@ def _safe_member(name: str) -> str | None:
 
 def _archive(path: Path, rel: str, limits: Limits) -> Iterator[SourceFile | Unreadable]:
     try:
-        if path.name.lower().endswith(".zip"):
-            members = list(_zip_members(path, limits))
-        else:
-            members = list(_tar_members(path, limits))
+        read = _zip_members if path.name.lower().endswith(".zip") else _tar_members
+        members = list(read(path, limits))
     except (tarfile.TarError, zipfile.BadZipFile, EOFError, OSError) as exc:
         yield Unreadable(rel, f"not a readable archive ({exc})")
         return

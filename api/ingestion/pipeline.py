@@ -30,6 +30,7 @@ from ingest.walker import Limits, Unreadable, walk
 
 TOPOLOGY_LABELS = frozenset({NodeLabel.SERVICE, NodeLabel.RESOURCE, NodeLabel.API, NodeLabel.SYSTEM})
 MAX_ERRORS_KEPT = 50
+DEFAULT_LIMITS = Limits()
 
 
 @dataclass
@@ -95,7 +96,7 @@ class Ingester:
         self,
         store: GraphStore,
         *,
-        limits: Limits = Limits(),
+        limits: Limits = DEFAULT_LIMITS,
         source_type: str | None = None,
         clock: Callable[[], datetime] = now_utc,
         on_source: Callable[[SourceReport], None] | None = None,
