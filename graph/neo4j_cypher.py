@@ -65,7 +65,11 @@ NODE_UPDATE = (
     f"UNWIND $rows AS r MATCH (n:{N} {{id: r.props.id}}) "
     "WITH n, r, n.recorded_at AS recorded SET n = r.props SET n.recorded_at = recorded"
 )
-NODE_PLACEHOLDERS = f"UNWIND $rows AS r MERGE (n:{N} {{id: r.props.id}}) ON CREATE SET n = r.props, n:$(r.label)"
+NODE_PLACEHOLDERS = (
+    f"UNWIND $rows AS r MERGE (n:{N} {{id: r.props.id}}) ON CREATE SET n = r.props, n:$(r.label) "
+    "ON MATCH SET n.retired_at = CASE WHEN n.placeholder THEN null ELSE n.retired_at END, "
+    "n.valid_to = CASE WHEN n.placeholder THEN null ELSE n.valid_to END"
+)
 
 # --- edge writes ---------------------------------------------------------------
 EDGE_STATES = (
@@ -99,6 +103,7 @@ EDGE_INSERT = (
 # --- sources -----------------------------------------------------------------------
 NODES_RETIRE_SOURCE = (
     f"MATCH (n:{N}) WHERE n.source = $source AND n.retired_at IS NULL AND NOT n.id IN $keep "
+    "AND NOT (n.placeholder AND EXISTS { MATCH (n)-[e]-() WHERE e.retired_at IS NULL }) "
     "SET n.retired_at = $now, n.valid_to = coalesce(n.valid_to, $now) RETURN count(n) AS c"
 )
 EDGES_RETIRE_SOURCE = _per_type(

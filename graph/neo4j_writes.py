@@ -144,9 +144,10 @@ class Neo4jBatch:
 
         def op(tx: ManagedTransaction, stats: WriteStats) -> None:
             params = {"source": source, "now": self.now}
-            stats.retired += _count(tx, cy.NODES_RETIRE_SOURCE, params | {"keep": keep_n})
+            # edges first: a placeholder stays while a current edge still points at it
             for type_ in RelType:
                 stats.retired += _count(tx, cy.EDGES_RETIRE_SOURCE[type_], params | {"keep": keep_e})
+            stats.retired += _count(tx, cy.NODES_RETIRE_SOURCE, params | {"keep": keep_n})
 
         self.ops.append(op)
 

@@ -22,7 +22,15 @@ from graph.planner import (
 from graph.sqlite_schema import EDGE_COLUMNS, NODE_COLUMNS, dump_props, edge_row, ids_param, node_row, parse_ts, ts
 
 _INSERT_NODE = f"INSERT INTO nodes ({NODE_COLUMNS}) VALUES ({', '.join('?' * 15)})"
-_INSERT_PLACEHOLDER = f"INSERT OR IGNORE INTO nodes ({NODE_COLUMNS}) VALUES ({', '.join('?' * 15)})"
+# a placeholder is created once; a retired one comes back when an edge names it again
+_INSERT_PLACEHOLDER = (
+    f"INSERT INTO nodes ({NODE_COLUMNS}) VALUES ({', '.join('?' * 15)}) ON CONFLICT(id) DO UPDATE SET "
+    "retired_at = NULL, valid_to = NULL WHERE nodes.placeholder = 1 AND nodes.retired_at IS NOT NULL"
+)
+_UNLESS_REFERENCED = (
+    " AND NOT (placeholder = 1 AND EXISTS (SELECT 1 FROM edges e WHERE (e.src = nodes.id OR e.dst = nodes.id) "
+    "AND e.retired_at IS NULL))"
+)
 _UPDATE_NODE = (
     "UPDATE nodes SET label = ?, name = ?, props = ?, at = ?, valid_from = ?, valid_to = ?, placeholder = ?, "
     "source = ?, source_location = ?, run_id = ?, ingested_at = ?, retired_at = NULL, content_hash = ? WHERE id = ?"
@@ -100,11 +108,12 @@ class SqliteBatch:
     def retire_source(
         self, source: str, *, keep_nodes: Collection[str] = (), keep_edges: Collection[str] = ()
     ) -> None:
-        for table, keep in (("nodes", keep_nodes), ("edges", keep_edges)):
+        # edges first: a placeholder stays while a current edge still points at it
+        for table, keep, extra in (("edges", keep_edges, ""), ("nodes", keep_nodes, _UNLESS_REFERENCED)):
             cur = self._conn.execute(
                 f"UPDATE {table} SET retired_at = :now, valid_to = COALESCE(valid_to, :now) "
                 f"WHERE source = :source AND retired_at IS NULL "
-                f"AND id NOT IN (SELECT value FROM json_each(:keep))",
+                f"AND id NOT IN (SELECT value FROM json_each(:keep)){extra}",
                 {"now": self._now, "source": source, "keep": ids_param(list(keep))},
             )
             self.stats.retired += cur.rowcount
