@@ -34,6 +34,7 @@ def main() -> None:
     """Entry point: run the CLI and turn Vidya errors into one line and exit 1."""
     # rdflib logs a traceback for each ill-typed literal; the error we raise says it in one line
     logging.getLogger("rdflib.term").setLevel(logging.CRITICAL)
+    logging.getLogger("pypdf").setLevel(logging.ERROR)  # recoverable damage is not the user's problem
     try:
         cli.main(standalone_mode=False)
     except click.exceptions.Abort:

@@ -28,7 +28,10 @@ def parse_time(value: object, where: str) -> datetime:
         raise FormatError(f"{where}: expected an RFC 3339 time, got {value!r}")
     if parsed.tzinfo is None:
         raise FormatError(f"{where}: {value!r} has no time zone (expected e.g. 2026-03-01T12:00:00Z)")
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:
+        raise FormatError(f"{where}: {value!r} is out of range") from None
 
 
 def optional_time(value: object, where: str) -> datetime | None:
@@ -43,6 +46,8 @@ def load_json(text: str, path: str) -> Any:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         raise FormatError(f"{path}: line {exc.lineno} column {exc.colno}: invalid JSON ({exc.msg})") from None
+    except (RecursionError, ValueError) as exc:  # absurd nesting, or integers too long to convert
+        raise FormatError(f"{path}: unreadable JSON ({type(exc).__name__}: {str(exc)[:80]})") from None
 
 
 def iter_json_lines(text: str, path: str) -> Iterator[tuple[int, Any | FormatError]]:
@@ -54,6 +59,8 @@ def iter_json_lines(text: str, path: str) -> Iterator[tuple[int, Any | FormatErr
             yield number, json.loads(line)
         except json.JSONDecodeError as exc:
             yield number, FormatError(f"{path}: line {number} column {exc.colno}: invalid JSON ({exc.msg})")
+        except (RecursionError, ValueError) as exc:
+            yield number, FormatError(f"{path}: line {number}: unreadable JSON ({type(exc).__name__})")
 
 
 def looks_like_json_lines(text: str) -> bool:
@@ -75,6 +82,8 @@ def load_yaml_documents(text: str, path: str) -> list[tuple[int, Any]]:
                 out.append((node.start_mark.line + 1, loader.construct_document(node)))
         finally:
             loader.dispose()
+    except (ValueError, RecursionError, OverflowError) as exc:  # e.g. a date like 2024-13-45
+        raise FormatError(f"{path}: invalid YAML ({str(exc)[:200]})") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1} column {mark.column + 1}: " if mark is not None else ""

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import re
+from urllib.parse import unquote
 
 from graph.errors import FormatError
 from graph.schema import NodeLabel, node_id
@@ -66,6 +67,7 @@ def entity_id(ref: str, *, default_kind: str | None = None, default_namespace: s
 
 def artifact_id(reference: str) -> str:
     """An artifact id: the digest when the reference carries one (``sha256:...``), else the reference."""
+    reference = unquote(reference)  # purls often encode the digest colon as %3A
     match = _DIGEST.search(reference)
     if match:
         return node_id(NodeLabel.ARTIFACT, f"{match[1].lower()}:{match[2].lower()}")
@@ -83,3 +85,18 @@ def environment_id(name: str) -> str:
 
 def commit_id(sha: str) -> str:
     return node_id(NodeLabel.COMMIT, sha.strip().lower())
+
+
+def repository_name(name_or_url: str) -> str:
+    """A repository's short name: the last path segment, without ``.git``, lower-case."""
+    tail = name_or_url.strip().rstrip("/").rsplit("/", 1)[-1].rsplit(":", 1)[-1]
+    return tail.removesuffix(".git").lower()
+
+
+def repository_id(name_or_url: str) -> str:
+    return node_id(NodeLabel.REPOSITORY, repository_name(name_or_url))
+
+
+def pull_request_id(repository: str, number: str | int) -> str:
+    """``pr:<repository short name>#<number>``, the same from git history and from CDEvents."""
+    return node_id(NodeLabel.PULL_REQUEST, f"{repository_name(repository)}#{number}")

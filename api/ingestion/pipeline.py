@@ -149,7 +149,7 @@ class Ingester:
         digest = fingerprint(file, reader)
         source_id = node_id(NodeLabel.SOURCE, file.path)
         known = self.store.get_node(source_id)
-        if known is not None and known.retired_at is None and known.props.get("content_hash") == digest:
+        if known is not None and known.retired_at is None and known.props.get("fingerprint") == digest:
             report.status = "unchanged"
             return report
         try:
@@ -175,7 +175,7 @@ class Ingester:
         source_node = Node(
             id=node_id(NodeLabel.SOURCE, file.path), label=NodeLabel.SOURCE, name=file.path, provenance=prov,
             props={
-                "content_hash": digest, "reader": reader.name, "reader_version": reader.version,
+                "fingerprint": digest, "reader": reader.name, "reader_version": reader.version,
                 "status": report.status, "nodes": report.nodes, "edges": report.edges,
                 "record_errors": len(result.errors),
             },
