@@ -15,9 +15,6 @@ from graph.errors import NotFound, VidyaError
 from graph.rdf import RdfFormat, export_graph, format_for_path, import_graph
 from graph.schema import LABELS, RELS
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-SAMPLE_GRAPH = REPO_ROOT / "examples" / "sample-graph.ttl"
-
 
 @click.command()
 @vidya_command
@@ -155,25 +152,4 @@ def _render_import(summary: dict[str, object]) -> None:
     )
 
 
-@click.command()
-@vidya_command
-def demo(inv: Invocation) -> None:
-    """Load the bundled sample estate into the data directory and show what it holds.
-
-    Example: ``vidya demo --home /tmp/vidya-demo``.
-    """
-    if not SAMPLE_GRAPH.is_file():
-        raise NotFound(f"the sample graph {SAMPLE_GRAPH} is missing from this installation")
-    summary = _import_file(inv, SAMPLE_GRAPH, "turtle")
-
-    def render() -> None:
-        _render_import(summary)
-        graph = summary["graph"]
-        assert isinstance(graph, dict)
-        console.print(counts_table("Nodes", graph["nodes"], "label"))
-        console.print(counts_table("Relationships", graph["relationships"], "type"))
-
-    emit(inv.as_json, summary, render)
-
-
-COMMANDS = [stats, schema, export, import_, demo]
+COMMANDS = [stats, schema, export, import_]

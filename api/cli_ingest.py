@@ -12,6 +12,7 @@ from api.cli_common import Invocation, vidya_command
 from api.ingestion.pipeline import Ingester, IngestReport, SourceReport
 from api.output import console, emit, err_console, fail
 from graph.provenance import provenance_chain
+from graph.store import GraphStore
 from ingest.registry import readers
 from ingest.walker import Limits
 
@@ -41,7 +42,7 @@ def ingest(inv: Invocation, paths: tuple[Path, ...], source_type: str | None, ma
     store = inv.graph()
     limits = Limits(max_file_bytes=max_file_mb * 1024 * 1024)
     try:
-        report = _run_with_progress(inv, store, paths, source_type, limits)
+        report = ingest_with_progress(inv, store, list(paths), source_type, limits)
     finally:
         store.close()
     emit(inv.as_json, report.as_json(), lambda: _render(report))
@@ -52,9 +53,10 @@ def ingest(inv: Invocation, paths: tuple[Path, ...], source_type: str | None, ma
         raise SystemExit(1)
 
 
-def _run_with_progress(
-    inv: Invocation, store: object, paths: tuple[Path, ...], source_type: str | None, limits: Limits
+def ingest_with_progress(
+    inv: Invocation, store: GraphStore, paths: list[Path], source_type: str | None, limits: Limits | None = None
 ) -> IngestReport:
+    """Run an ingest with a progress bar on a terminal (never with ``--json``)."""
     quiet = inv.as_json or not err_console.is_terminal
     with Progress(
         TextColumn("[bold]ingest[/]"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -65,8 +67,8 @@ def _run_with_progress(
         def on_source(report: SourceReport) -> None:
             progress.update(task, advance=1, description=report.path[-60:])
 
-        ingester = Ingester(store, limits=limits, source_type=source_type, on_source=on_source)  # type: ignore[arg-type]
-        return ingester.run(list(paths), on_plan=lambda n: progress.update(task, total=n))
+        ingester = Ingester(store, limits=limits or Limits(), source_type=source_type, on_source=on_source)
+        return ingester.run(paths, on_plan=lambda n: progress.update(task, total=n))
 
 
 def _render(report: IngestReport) -> None:

@@ -146,7 +146,11 @@ class Ingester:
     def _ingest_one(self, item: _Pending) -> SourceReport:
         file, reader = item.file, item.reader
         report = SourceReport(path=file.path, type=reader.name, status="ingested")
-        digest = fingerprint(file, reader)
+        try:
+            digest = fingerprint(file, reader)
+        except VidyaError as exc:
+            report.status, report.error = "failed", str(exc)
+            return report
         source_id = node_id(NodeLabel.SOURCE, file.path)
         known = self.store.get_node(source_id)
         if known is not None and known.retired_at is None and known.props.get("fingerprint") == digest:
