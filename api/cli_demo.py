@@ -23,7 +23,7 @@ GIT_REPO_SCRIPT = ESTATE / "generator" / "make_git_repo.py"
 
 def _git_repo(home: Path) -> Path | None:
     """Build the estate's git repository under the data dir (once); ``None`` if git is missing."""
-    target = home / "demo" / "larkspur-commerce"
+    target = home / "demo" / "commerce"  # the name its SLSA statements give the repository
     if (target / ".git").exists():
         return target
     if shutil.which("git") is None:

@@ -39,25 +39,28 @@ def test_stats_of_an_empty_home_is_empty(tmp_path: Path) -> None:
     assert json.loads(result.stdout) == {"nodes": {}, "relationships": {}}
 
 
-def test_demo_loads_the_sample_estate_and_stats_reports_it(tmp_path: Path) -> None:
+SAMPLE = ROOT / "examples" / "sample-graph.ttl"
+
+
+def test_import_of_the_sample_graph_and_stats(tmp_path: Path) -> None:
     home = tmp_path / "home"
-    loaded = vidya("demo", "--json", home=home)
+    loaded = vidya("import", str(SAMPLE), "--json", home=home)
     assert loaded.returncode == 0, loaded.stderr
     summary = json.loads(loaded.stdout)
     assert summary["created"] > 0
     stats = json.loads(vidya("stats", "--json", home=home).stdout)
     assert set(stats) == {"nodes", "relationships"}
-    assert stats["nodes"]["Service"] >= 5
-    assert stats["relationships"]["DEPENDS_ON"] >= 5
+    assert stats["nodes"]["Service"] == 7
+    assert stats["relationships"]["DEPENDS_ON"] == 11
     assert stats == summary["graph"]
-    again = json.loads(vidya("demo", "--json", home=home).stdout)
+    again = json.loads(vidya("import", str(SAMPLE), "--json", home=home).stdout)
     assert again["created"] == 0 and again["updated"] == 0
 
 
 @pytest.mark.parametrize("fmt,suffix", [("turtle", ".ttl"), ("jsonld", ".jsonld")])
 def test_export_then_import_into_a_fresh_home_gives_the_same_graph(tmp_path: Path, fmt: str, suffix: str) -> None:
     first, second = tmp_path / "first", tmp_path / "second"
-    assert vidya("demo", home=first).returncode == 0
+    assert vidya("import", str(SAMPLE), home=first).returncode == 0
     out = tmp_path / f"estate{suffix}"
     exported = vidya("export", "--format", fmt, "--out", str(out), home=first)
     assert exported.returncode == 0, exported.stderr
@@ -76,7 +79,7 @@ def test_export_then_import_into_a_fresh_home_gives_the_same_graph(tmp_path: Pat
 
 def test_export_to_stdout_is_turtle(tmp_path: Path) -> None:
     home = tmp_path / "home"
-    vidya("demo", home=home)
+    vidya("import", str(SAMPLE), home=home)
     result = vidya("export", home=home)
     assert result.returncode == 0
     assert len(rdflib.Graph().parse(data=result.stdout, format="turtle")) > 0
@@ -126,13 +129,13 @@ def test_invalid_setting_names_the_variable(tmp_path: Path) -> None:
 
 
 @pytest.mark.neo4j
-def test_demo_and_stats_on_neo4j(neo4j_uri: str, tmp_path: Path) -> None:
+def test_import_and_stats_on_neo4j(neo4j_uri: str, tmp_path: Path) -> None:
     from tests.conftest import wipe_neo4j
 
     wipe_neo4j(neo4j_uri)
     env = {"VIDYA_GRAPH_BACKEND": "neo4j", "VIDYA_NEO4J_URI": neo4j_uri}
-    assert vidya("demo", env=env, home=tmp_path).returncode == 0
+    assert vidya("import", str(SAMPLE), env=env, home=tmp_path).returncode == 0
     on_neo4j = json.loads(vidya("stats", "--json", env=env, home=tmp_path).stdout)
     sqlite_home = tmp_path / "sqlite"
-    vidya("demo", home=sqlite_home)
+    vidya("import", str(SAMPLE), home=sqlite_home)
     assert on_neo4j == json.loads(vidya("stats", "--json", home=sqlite_home).stdout)

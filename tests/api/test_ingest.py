@@ -1,0 +1,215 @@
+"""`vidya ingest` end to end: the estate, re-ingest, changed and bad input, a killed run, both backends."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from api.ingestion.pipeline import Ingester
+from graph.model import Edge, Node
+from graph.schema import NodeLabel, RelType
+from graph.store import GraphStore
+from tests.api.test_cli import vidya
+
+ROOT = Path(__file__).resolve().parents[2]
+ESTATE = ROOT / "examples" / "estate"
+DATA = ["catalog", "events", "alerts", "incidents", "postmortems", "runbooks", "provenance"]
+BOOKKEEPING = {NodeLabel.INGEST_RUN, NodeLabel.SOURCE}
+
+
+def snapshot(store: GraphStore) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]]:
+    """The facts in a store, without run bookkeeping (run ids and times differ between runs)."""
+    nodes = [
+        (n.id, n.label, n.name, json.dumps(n.props, sort_keys=True), n.at, n.valid_from, n.valid_to, n.placeholder,
+         n.retired_at is None, n.provenance.source)
+        for n in store.iter_nodes(include_retired=True)
+        if n.label not in BOOKKEEPING
+    ]
+    edges = [
+        (e.id, e.type, e.src, e.dst, json.dumps(e.props, sort_keys=True), e.valid_from, e.retired_at is None,
+         e.provenance.source)
+        for e in store.iter_edges(include_retired=True)
+        if e.type is not RelType.INGESTED_IN
+    ]
+    return sorted(nodes, key=repr), sorted(edges, key=repr)
+
+
+def _copy_estate(tmp_path: Path, folders: list[str] = DATA) -> Path:
+    target = tmp_path / "estate"
+    for folder in folders:
+        shutil.copytree(ESTATE / folder, target / folder)
+    return target
+
+
+def test_ingest_reports_every_source_with_paths_relative_to_the_path_given(tmp_path: Path) -> None:
+    result = vidya("ingest", str(ESTATE / "catalog"), str(ESTATE / "runbooks"), "--json", home=tmp_path / "h")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert set(report) == {"run_id", "ok", "sources"} and report["ok"] is True
+    paths = {s["path"]: s for s in report["sources"]}
+    assert {"catalog-info.yaml", "resources.yaml", "checkout-high-latency.md", "card-processor-failover.pdf"} <= set(paths)
+    assert paths["resources.yaml"]["type"] == "backstage" and paths["resources.yaml"]["nodes"] == 25
+    assert paths["card-processor-failover.pdf"]["type"] == "documents"
+    assert all(set(s) == {"path", "type", "status", "nodes", "edges", "documents", "error"} for s in report["sources"])
+
+
+def test_second_run_skips_unchanged_sources_and_changes_nothing(tmp_path: Path, graph_store: GraphStore) -> None:
+    estate = _copy_estate(tmp_path, ["catalog", "events", "alerts"])
+    first = Ingester(graph_store).run([estate])
+    assert first.ok and {s.status for s in first.sources} == {"ingested"}
+    before = snapshot(graph_store)
+    second = Ingester(graph_store).run([estate])
+    assert {s.status for s in second.sources} == {"unchanged"}
+    assert snapshot(graph_store) == before
+
+
+def test_alerts_resolve_to_catalog_entities_by_labels_and_annotations(graph_store: GraphStore) -> None:
+    Ingester(graph_store).run([ESTATE / "catalog", ESTATE / "alerts"])
+    targets = {e.dst for e in graph_store.iter_edges() if e.type is RelType.AFFECTS}
+    assert "service:default/checkout" in targets
+    assert any(t.startswith("resource:") for t in targets), "instance labels should map to resources"
+    placeholders = [n.id for n in graph_store.find_nodes(NodeLabel.SERVICE) if n.placeholder]
+    assert placeholders == []
+
+
+def test_changed_source_retires_what_it_no_longer_asserts(tmp_path: Path, graph_store: GraphStore, clock) -> None:  # type: ignore[no-untyped-def]
+    catalog = tmp_path / "catalog"
+    shutil.copytree(ESTATE / "catalog", catalog)
+    Ingester(graph_store, clock=clock).run([catalog])
+    deps = graph_store.incident_edges(["service:default/orders"], "out", [RelType.DEPENDS_ON])
+    dropped = next(e for e in deps if e.dst.startswith("resource:"))
+    name = dropped.dst.rsplit("/", 1)[1]
+    source = catalog / dropped.provenance.source
+    lines = source.read_text().splitlines()
+    kept = [line for line in lines if line.strip() != f"- resource:default/{name}"]
+    assert len(kept) < len(lines)
+    source.write_text("\n".join(kept) + "\n")
+    before_change = clock.now
+    clock.advance(minutes=10)
+    report = Ingester(graph_store, clock=clock).run([catalog])
+    statuses = {s.path: s.status for s in report.sources}
+    assert statuses[dropped.provenance.source] == "ingested"
+    assert sum(1 for s in statuses.values() if s == "unchanged") == len(statuses) - 1
+    now = graph_store.incident_edges(["service:default/orders"], "out", [RelType.DEPENDS_ON])
+    assert dropped.dst not in [e.dst for e in now]
+    then = graph_store.incident_edges(["service:default/orders"], "out", [RelType.DEPENDS_ON], as_of=before_change)
+    assert dropped.dst in [e.dst for e in then]
+    assert graph_store.get_node(dropped.dst).retired_at is None  # type: ignore[union-attr]  # only the edge went
+
+
+def test_bad_sources_fail_alone_with_named_errors(tmp_path: Path) -> None:
+    inputs = _copy_estate(tmp_path, ["catalog"])
+    (inputs / "broken.yaml").write_text("apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata: [unclosed\n")
+    (inputs / "junk.bin").write_bytes(bytes(range(256)) * 4)
+    (inputs / "empty.json").write_text("")
+    (inputs / "huge.log").write_bytes(b"x" * (2 * 1024 * 1024))
+    result = vidya("ingest", str(inputs), "--json", "--max-file-mb", "1", home=tmp_path / "h")
+    assert result.returncode == 1
+    report = json.loads(result.stdout)
+    by_path = {s["path"]: s for s in report["sources"]}
+    assert report["ok"] is False
+    assert by_path["broken.yaml"]["status"] == "failed" and "broken.yaml: line" in by_path["broken.yaml"]["error"]
+    assert by_path["junk.bin"]["status"] == "failed" and "junk.bin" in by_path["junk.bin"]["error"]
+    assert by_path["empty.json"]["status"] == "failed"
+    assert by_path["huge.log"]["status"] == "failed" and "limit" in by_path["huge.log"]["error"]
+    assert by_path["catalog/resources.yaml"]["status"] == "ingested"
+    assert "4 of" in result.stderr and result.stderr.count("\n") == 1
+    stats = json.loads(vidya("stats", "--json", home=tmp_path / "h").stdout)
+    assert stats["nodes"]["Resource"] == 25
+
+
+def _sources_done(db: Path) -> int:
+    try:
+        with sqlite3.connect(db, timeout=1) as conn:
+            row = conn.execute("SELECT count(*) FROM nodes WHERE label = 'Source'").fetchone()
+            return int(row[0])
+    except sqlite3.Error:
+        return 0
+
+
+def test_a_killed_ingest_then_rerun_equals_one_clean_run(tmp_path: Path) -> None:
+    from graph.factory import GraphConfig, open_store
+
+    estate = _copy_estate(tmp_path)
+    killed_home, clean_home = tmp_path / "killed", tmp_path / "clean"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VIDYA_")}
+    argv = [sys.executable, "-m", "api.cli", "ingest", str(estate), "--json", "--home", str(killed_home)]
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, cwd=ROOT)
+    deadline = time.monotonic() + 120
+    while _sources_done(killed_home / "graph.db") < 15 and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    done_at_kill = _sources_done(killed_home / "graph.db")
+    assert 0 < done_at_kill < 130, f"the kill should land part-way (sources done: {done_at_kill})"
+
+    assert vidya("ingest", str(estate), home=killed_home).returncode == 0
+    assert vidya("ingest", str(estate), home=clean_home).returncode == 0
+    killed = open_store(GraphConfig(sqlite_path=killed_home / "graph.db"))
+    clean = open_store(GraphConfig(sqlite_path=clean_home / "graph.db"))
+    try:
+        assert snapshot(killed) == snapshot(clean)
+    finally:
+        killed.close()
+        clean.close()
+
+
+def test_estate_ingests_alike_on_every_backend(graph_store: GraphStore) -> None:
+    report = Ingester(graph_store).run([ESTATE / f for f in ("catalog", "events", "incidents", "postmortems")])
+    assert report.ok, [s.error for s in report.sources if s.error]
+    counts = graph_store.counts()
+    assert counts.nodes["Service"] == 35 and counts.nodes["Incident"] == 32 and counts.nodes["Deployment"] == 534
+    deploy_events = graph_store.events(
+        [NodeLabel.DEPLOYMENT], datetime(2026, 11, 10, 13, 0, tzinfo=UTC), datetime(2026, 11, 10, 14, 5, tzinfo=UTC),
+        ["service:default/payments"],
+    )
+    assert "deploy:66361f1c-e3f1-4af3-bfc4-4ecc92064364" in [e.node.id for e in deploy_events]
+    causes = graph_store.incident_edges(["incident:P3Y0CJ6"], "out", [RelType.CAUSED_BY])
+    assert "deploy:66361f1c-e3f1-4af3-bfc4-4ecc92064364" in [e.dst for e in causes]
+
+
+def test_demo_loads_the_estate_and_walks_a_provenance_chain(tmp_path: Path) -> None:
+    home = tmp_path / "demo"
+    loaded = vidya("demo", "--json", home=home)
+    assert loaded.returncode == 0, loaded.stderr
+    summary = json.loads(loaded.stdout)
+    assert summary["ok"] is True and summary["graph"]["nodes"]["Service"] == 35
+    chain = json.loads(vidya("provenance", "artifact:sha256:dd2731a3ba3947fc0c96272467ed627af616388e95903ea20df80b5cd7953e82",
+                             "--json", home=home).stdout)
+    stages = {s["stage"]: [n["id"] for n in s["nodes"]] for s in chain["chain"]}
+    assert "req:PAY-163" in stages["Requirement"]
+    assert any(pr.endswith("#51") for pr in stages["PullRequest"])
+    assert "deploy:66361f1c-e3f1-4af3-bfc4-4ecc92064364" in stages["Deployment"]
+    assert "incident:P3Y0CJ6" in stages["Incident"]
+    again = json.loads(vidya("demo", "--json", home=home).stdout)
+    assert {s["status"] for s in again["sources"]} == {"unchanged"}
+
+
+def test_provenance_of_an_unknown_node_is_a_one_line_error(tmp_path: Path) -> None:
+    result = vidya("provenance", "deploy:nope", home=tmp_path)
+    assert result.returncode == 1 and "deploy:nope" in result.stderr
+
+
+@pytest.mark.parametrize("unused", [None])
+def test_source_type_override_and_unknown_type(tmp_path: Path, unused: None) -> None:
+    notes = tmp_path / "notes.dat"
+    notes.write_text("# Restart checkout\n\nRun `kubectl rollout restart deploy/checkout`.\n")
+    forced = vidya("ingest", str(notes), "--source-type", "documents", "--json", home=tmp_path / "h")
+    assert forced.returncode == 0, forced.stderr
+    assert json.loads(forced.stdout)["sources"][0]["type"] == "documents"
+    unknown = vidya("ingest", str(notes), "--source-type", "nope", home=tmp_path / "h")
+    assert unknown.returncode == 1 and "--source-type 'nope'" in unknown.stderr
+
+
+def _unused(node: Node, edge: Edge) -> None:  # keeps the imports honest for type checkers
+    del node, edge
