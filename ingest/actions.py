@@ -310,6 +310,8 @@ _KIND_ID = re.compile(
 )
 _UUID = re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b", re.IGNORECASE)
 _NOT_AN_ID = re.compile(r"^(?:v?\d+(?:[.:]\d+)+|\d{4}-\d{2}-\d{2}.*|\d{1,3})$", re.IGNORECASE)
+#: a migration's script name ("V209__backfill.sql") names a file, not a change event
+_FILE_NAME = re.compile(r"__|\.(?:sql|py|rb|js|ts|ya?ml|json|xml|sh)$", re.IGNORECASE)
 _NAME = r"(?P<name>[A-Za-z0-9][\w.\-]*[A-Za-z0-9])"
 _DOWN = r"(?:was|is|were|went|being)\s+(?:down|unavailable|unreachable|degraded|overloaded|failing|saturated)"
 _DEPENDENCY = (
@@ -365,7 +367,7 @@ def _changes(sentence: str) -> list[str]:
     found = [f"{m['prefix']}:{m['key']}" for m in _PREFIXED.finditer(sentence)]
     for match in _KIND_ID.finditer(sentence):
         key = match["key"]
-        if any(ch.isdigit() for ch in key) and not _NOT_AN_ID.match(key) and ":" not in key:
+        if any(ch.isdigit() for ch in key) and not _NOT_AN_ID.match(key) and ":" not in key and not _FILE_NAME.search(key):
             found.append(f"{_kind_prefix(match['kind'])}:{key}")
     for match in _UUID.finditer(sentence):
         if not any(match[0].lower() in item.lower() for item in found):

@@ -29,9 +29,9 @@ from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from graph.errors import FormatError, VidyaError
+from graph.errors import FormatError, SchemaError, VidyaError
 from graph.model import Edge, Node, Props
-from graph.schema import NodeLabel, RelType, check_node_id, node_id
+from graph.schema import RELS, NodeLabel, RelType, check_node_id, label_of, node_id
 from ingest.actions import Cause, change_id, find_causes, map_action
 from ingest.chunking import Outline, chunk_parts
 from ingest.common import load_yaml_documents
@@ -59,7 +59,7 @@ _CATEGORIES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
 #: a file is a postmortem with two of these headings, one of them distinctive
 _SNIFF_CATEGORIES = frozenset({"summary", "timeline", "root_cause", "resolution", "action_items"})
 _DISTINCTIVE = frozenset({"timeline", "root_cause", "action_items"})
-_CAUSE_KEYS = ("cause_change", "cause_changes", "cause_ids", "caused_by")
+_CAUSE_KEYS = ("cause", "causes", "cause_change", "cause_changes", "cause_ids", "caused_by")
 _LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+(?:\[[ xX]\]\s+)?(?P<text>.*)$")
 _TIME = r"(?:(?P<date>\d{4}-\d{2}-\d{2})[ T])?(?P<clock>\d{1,2}:\d{2}(?::\d{2})?)(?:\s*(?P<tz>UTC|GMT|Z|[+-]\d{2}:?\d{2})\b)?"
 _TIMELINE_LINE = re.compile(rf"^\s*(?:[-*+]|\d+[.)])?\s*(?:\*\*|__)?{_TIME}(?:\*\*|__)?\s*(?:[-–—:|]\s*)?(?P<text>\S.*)$")
@@ -334,13 +334,25 @@ def _item_time(text: str, parsed: _Parsed) -> datetime | None:
     return next(same, None)
 
 
+def _cause_node(value: str) -> str | None:
+    """Any node id the schema lets an incident be ``CAUSED_BY`` (a failed dependency, a traffic alert...)."""
+    try:
+        label = label_of(value.strip())
+    except SchemaError:
+        return None
+    return value.strip() if label in RELS[RelType.CAUSED_BY].targets else None
+
+
 def _causes(parsed: _Parsed, errors: list[RecordError]) -> list[Cause]:
     causes: list[Cause] = []
     for key in _CAUSE_KEYS:
         for value in _list(parsed.front, errors, key):
-            found = change_id(value)
+            found = change_id(value) or _cause_node(value)
             if found is None:
-                message = f"{key}: {value!r} is not a change id (expected deploy:, config:, flag: or migration:<id>, or a UUID)"
+                message = (
+                    f"{key}: {value!r} is not a cause id (expected deploy:, config:, flag: or migration:<id>, a UUID, "
+                    "or the id of what failed: resource:, service:, alert:<fingerprint>)"
+                )
                 errors.append(RecordError("front matter", message))
             else:
                 causes.append(Cause(f"front matter {key}", change=found))

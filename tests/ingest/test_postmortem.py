@@ -271,8 +271,8 @@ def test_bad_values_are_record_errors() -> None:
     assert [str(e) for e in result.errors] == [
         "front matter: front matter timezone: 'Mars/Olympus_Mons' is not an IANA time zone (e.g. Europe/Berlin)",
         "line 13: timeline time '25:99': hour must be in 0..23",
-        "front matter: cause_ids: \"yesterday's deploy\" is not a change id "
-        "(expected deploy:, config:, flag: or migration:<id>, or a UUID)",
+        "front matter: cause_ids: \"yesterday's deploy\" is not a cause id (expected deploy:, config:, flag: or "
+        "migration:<id>, a UUID, or the id of what failed: resource:, service:, alert:<fingerprint>)",
     ]
     assert ("incident:Q7ORDERS0DB1", "deploy:ord-5521") in {(e.src, e.dst) for e in result.edges}
     assert by_id(result)["outcome:Q7ORDERS0DB1/postmortem-1"].props["result"] == "resolved"
@@ -339,3 +339,14 @@ def test_mutated_postmortems_are_read_or_refused(data: st.DataObject) -> None:
             lines[index] = lines[index][: data.draw(st.integers(0, len(lines[index])))]
     text = "\n".join(lines)
     assert_reads_or_refuses(READER, SourceFile("pm/x.md", text.encode("utf-8", errors="surrogatepass")))
+
+
+def test_front_matter_cause_may_name_a_failed_dependency_or_a_traffic_alert(tmp_path: Path) -> None:
+    text = (
+        "---\ntype: postmortem\nincident: PXTRAFFIC\ncauses: [resource:default/session-cache, alert:407019779e5b22ae]\n"
+        "---\n# Sale traffic\n\n## Summary\nSearch slowed.\n\n## Root cause\nThe sale e-mail and migration "
+        "V209__backfill.sql.\n\n## Timeline\n- 10:00 UTC e-mail sent\n"
+    )
+    result = READER.read(SourceFile(path="pm/traffic.md", data=text.encode()), CTX)
+    causes = {e.dst for e in result.edges if e.type is RelType.CAUSED_BY}
+    assert causes == {"resource:default/session-cache", "alert:407019779e5b22ae"}
