@@ -5,7 +5,10 @@ with Cypher 5.26's dynamic ``$(...)`` syntax where that costs nothing; where a
 relationship-property index must be used (lookups by edge id or by source),
 the type has to be spelled in the query text, so those statements are
 generated once, here, from :class:`graph.schema.RelType` members checked
-against a strict identifier pattern; they never contain input.
+against a strict identifier pattern; they never contain input. The full-text
+index is generated the same way from :data:`graph.schema.TEXT_FIELDS`, and a
+keyword query reaches Lucene only through :func:`lucene_query`, which quotes
+every term.
 """
 
 from __future__ import annotations
@@ -13,8 +16,11 @@ from __future__ import annotations
 import re
 
 from graph.schema import BASE_LABEL, RelType
+from graph.text_query import TEXT_COLUMNS, TEXT_LABELS, weight
 
 _IDENT = re.compile(r"^[A-Z][A-Z_]*$")
+_LABEL = re.compile(r"^[A-Z][A-Za-z]*$")
+_PROPERTY = re.compile(r"^[a-z][a-z_]*$")
 
 
 def _ident(type_: RelType) -> str:
@@ -28,6 +34,26 @@ def _per_type(template: str) -> dict[RelType, str]:
     return {t: template.replace("{T}", _ident(t)).replace("{t}", _ident(t).lower()) for t in RelType}
 
 
+def _plain(names: tuple[str, ...], pattern: re.Pattern[str]) -> tuple[str, ...]:
+    for name in names:
+        if not pattern.match(name):  # pragma: no cover - the schema only has such names
+            raise ValueError(f"{name!r} is not a plain identifier")
+    return names
+
+
+#: the full-text index keyword search uses, and its definition
+TEXT_INDEX = "vidya_text"
+TEXT_INDEX_LABELS = _plain(tuple(str(label) for label in TEXT_LABELS), _LABEL)
+TEXT_INDEX_PROPERTIES = _plain(TEXT_COLUMNS, _PROPERTY)
+#: Lucene's English analyzer (standard tokenizer, possessives, lower case, stop words, Porter
+#: stemmer); updates are applied when a write commits (not eventually), so a search sees them
+TEXT_INDEX_CONFIG: dict[str, str | bool] = {"fulltext.analyzer": "english", "fulltext.eventually_consistent": False}
+
+
+def _literal(value: str | bool) -> str:
+    return str(value).lower() if isinstance(value, bool) else "'" + value + "'"
+
+
 N = BASE_LABEL
 
 SCHEMA: list[str] = [
@@ -38,20 +64,31 @@ SCHEMA: list[str] = [
     f"CREATE INDEX vidya_node_at IF NOT EXISTS FOR (n:{N}) ON (n.at)",
     *_per_type("CREATE INDEX vidya_rel_{t}_id IF NOT EXISTS FOR ()-[r:{T}]-() ON (r.id)").values(),
     *_per_type("CREATE INDEX vidya_rel_{t}_source IF NOT EXISTS FOR ()-[r:{T}]-() ON (r.source)").values(),
+    f"CREATE FULLTEXT INDEX {TEXT_INDEX} IF NOT EXISTS FOR (n:{'|'.join(TEXT_INDEX_LABELS)}) "
+    f"ON EACH [{', '.join(f'n.{p}' for p in TEXT_INDEX_PROPERTIES)}] "
+    "OPTIONS {indexConfig: {" + ", ".join(f"`{k}`: {_literal(v)}" for k, v in TEXT_INDEX_CONFIG.items()) + "}}",
 ]
+# ``IF NOT EXISTS`` keeps an index of that name whatever its definition; these find and drop an outdated one
+TEXT_INDEX_SHOW = (
+    f"SHOW FULLTEXT INDEXES YIELD name, labelsOrTypes, properties, options WHERE name = '{TEXT_INDEX}' "
+    "RETURN labelsOrTypes AS labels, properties, options.indexConfig AS config"
+)
+TEXT_INDEX_DROP = f"DROP INDEX {TEXT_INDEX} IF EXISTS"
 AWAIT_INDEXES = "CALL db.awaitIndexes(300)"
 
 # visibility of a record now ($as_of null) or at $as_of; {x} is a fixed alias
 _VISIBLE = (
     "(CASE WHEN $as_of IS NULL THEN {x}.retired_at IS NULL AND ({x}.valid_to IS NULL OR {x}.valid_to > $now) "
-    "ELSE ({x}.valid_from IS NULL OR {x}.valid_from <= $as_of) AND ({x}.valid_to IS NULL OR {x}.valid_to > $as_of) END)"
+    "ELSE ({start} IS NULL OR {start} <= $as_of) AND ({x}.valid_to IS NULL OR {x}.valid_to > $as_of) END)"
 )
 
 
 def visible(alias: str) -> str:
     if alias not in {"n", "e", "a", "b"}:  # pragma: no cover
         raise ValueError(alias)
-    return _VISIBLE.replace("{x}", alias)
+    # an event node exists from its ``at`` on: a timeline as of T has nothing that happened after T
+    start = "{x}.valid_from" if alias == "e" else "coalesce({x}.valid_from, {x}.at)"
+    return _VISIBLE.replace("{start}", start).replace("{x}", alias)
 
 
 # --- node writes ---------------------------------------------------------------
@@ -165,3 +202,25 @@ ALL_EDGES = (
     f"MATCH (a:{N})-[e]->(b:{N}) WHERE $retired OR e.retired_at IS NULL "
     "RETURN a.id AS src, b.id AS dst, type(e) AS type, e ORDER BY e.id, e.recorded_at"
 )
+
+# --- keyword search ----------------------------------------------------------------
+TEXT_SEARCH = (
+    f"CALL db.index.fulltext.queryNodes('{TEXT_INDEX}', $lucene) YIELD node AS n, score "
+    "WHERE n.retired_at IS NULL AND NOT n.placeholder AND (n.valid_to IS NULL OR n.valid_to > $now) "
+    "AND n.label IN $labels RETURN n.id AS id, score ORDER BY score DESC, id LIMIT $limit"
+)
+
+
+def _lucene_phrase(term: str) -> str:
+    # inside quotes only the backslash and the quote are special to Lucene's query parser
+    return '"' + term.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def lucene_query(terms: list[str]) -> str:
+    """A Lucene query that ORs the terms, each a quoted phrase, in every indexed field with its weight.
+
+    >>> lucene_query(['restart'])
+    'name:("restart")^3 OR heading:("restart")^2 OR summary:("restart")^1.5 OR description:("restart")^1 OR text:("restart")^1'
+    """
+    phrases = " OR ".join(_lucene_phrase(term) for term in terms)
+    return " OR ".join(f"{field}:({phrases})^{weight(field):g}" for field in TEXT_INDEX_PROPERTIES)

@@ -26,7 +26,8 @@ from graph.errors import RecordError, StoreError, StoreUnavailable
 from graph.model import EDGE_RESERVED, NODE_RESERVED, Counts, Direction, Edge, Node, Provenance, edge_type_of, now_utc, utc
 from graph.neo4j_writes import Neo4jBatch, native_time
 from graph.schema import EVENT_LINKS, NodeLabel, RelType
-from graph.store import TimelineEvent
+from graph.store import TextHit, TimelineEvent
+from graph.text_query import TEXT_LABELS, query_terms
 from graph.traversal import TraversalMixin
 
 _UNREACHABLE = (ServiceUnavailable, AuthError, ConfigurationError, OSError)
@@ -100,6 +101,7 @@ class Neo4jGraphStore(TraversalMixin):
     def ensure_schema(self) -> None:
         try:
             self._driver.verify_connectivity()
+            self._drop_outdated_text_index()
             for statement in cy.SCHEMA:
                 self._driver.execute_query(_q(statement), database_=self._database)
             self._driver.execute_query(_q(cy.AWAIT_INDEXES), database_=self._database)
@@ -107,6 +109,16 @@ class Neo4jGraphStore(TraversalMixin):
             raise self._unavailable(exc) from exc
         except Neo4jError as exc:
             raise StoreError(f"Neo4j at {self.uri} refused the schema step: {exc}") from exc
+
+    def _drop_outdated_text_index(self) -> None:
+        """Drop the full-text index if it was made with another definition (``ensure_schema`` remakes it)."""
+        records, _, _ = self._driver.execute_query(_q(cy.TEXT_INDEX_SHOW), database_=self._database)
+        for record in records:
+            config = {k: record["config"].get(k) for k in cy.TEXT_INDEX_CONFIG}
+            if (sorted(record["labels"]), sorted(record["properties"]), config) != (
+                sorted(cy.TEXT_INDEX_LABELS), sorted(cy.TEXT_INDEX_PROPERTIES), cy.TEXT_INDEX_CONFIG
+            ):
+                self._driver.execute_query(_q(cy.TEXT_INDEX_DROP), database_=self._database)
 
     def close(self) -> None:
         self._driver.close()
@@ -217,6 +229,18 @@ class Neo4jGraphStore(TraversalMixin):
             for r in self._read(cy.EVENT_LINKS, ids=list(links), **params):
                 links[r["src"]].append(r["dst"])
         return [TimelineEvent(node=n, services=links[n.id]) for n in nodes]
+
+    def search_text(
+        self, query: str, *, labels: Collection[NodeLabel] | None = None, limit: int = 50
+    ) -> list[TextHit]:
+        terms = query_terms(query)
+        wanted = sorted({str(NodeLabel(label)) for label in (TEXT_LABELS if labels is None else labels)})
+        if not terms or limit <= 0 or not wanted:
+            return []
+        records = self._read(
+            cy.TEXT_SEARCH, lucene=cy.lucene_query(terms), labels=wanted, limit=limit, now=utc(self._clock(), "clock")
+        )
+        return [TextHit(r["id"], float(r["score"])) for r in records]
 
     def counts(self) -> Counts:
         params = self._time_params(None)

@@ -244,6 +244,11 @@ CHANGE_LABELS: frozenset[NodeLabel] = _CHANGES
 EVENT_LINKS: frozenset[RelType] = frozenset({R.AFFECTS, R.TARGETS})
 #: the Neo4j label every Vidya node carries (it holds the id constraint)
 BASE_LABEL = "VidyaNode"
+_TEXT = ("name", "heading", "summary", "description", "text")
+#: keyword search: the labels in the full-text index and the fields indexed on each (``name`` or a
+#: string property). Neo4j keeps one index over all these labels and their fields together, so every
+#: label lists the same fields and a node is indexed on whichever of them it has.
+TEXT_FIELDS: dict[NodeLabel, tuple[str, ...]] = {label: _TEXT for label in (L.SECTION, L.RUNBOOK, L.POSTMORTEM, L.INCIDENT)}
 
 MAX_ID_LENGTH = 1024
 

@@ -148,8 +148,7 @@ def visible(alias: str, as_of: datetime | None) -> tuple[str, dict[str, str | No
     if as_of is None:
         cond = f"{alias}.retired_at IS NULL AND ({alias}.valid_to IS NULL OR {alias}.valid_to > :now)"
         return cond, {}
-    cond = (
-        f"({alias}.valid_from IS NULL OR {alias}.valid_from <= :as_of) "
-        f"AND ({alias}.valid_to IS NULL OR {alias}.valid_to > :as_of)"
-    )
+    # an event node exists from its ``at`` on: a timeline as of T has nothing that happened after T
+    start = f"{alias}.valid_from" if alias == "e" else f"COALESCE({alias}.valid_from, {alias}.at)"
+    cond = f"({start} IS NULL OR {start} <= :as_of) AND ({alias}.valid_to IS NULL OR {alias}.valid_to > :as_of)"
     return cond, {"as_of": ts(as_of)}

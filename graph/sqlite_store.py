@@ -32,8 +32,10 @@ from graph.sqlite_schema import (
     ts,
     visible,
 )
+from graph.sqlite_text import SEARCH, ensure_text_index, fts5_match
 from graph.sqlite_writes import SqliteBatch
-from graph.store import TimelineEvent
+from graph.store import TextHit, TimelineEvent
+from graph.text_query import TEXT_LABELS, query_terms
 from graph.traversal import TraversalMixin
 
 BUSY_TIMEOUT_MS = 10_000
@@ -72,6 +74,7 @@ class SqliteGraphStore(TraversalMixin):
             self._conn.execute(
                 "INSERT OR REPLACE INTO meta(key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
             )
+            ensure_text_index(self._conn)
 
     def close(self) -> None:
         with self._lock:
@@ -219,6 +222,16 @@ class SqliteGraphStore(TraversalMixin):
             if row["dst"] not in links[row["src"]]:
                 links[row["src"]].append(row["dst"])
         return [TimelineEvent(node=n, services=links[n.id]) for n in nodes]
+
+    def search_text(
+        self, query: str, *, labels: Collection[NodeLabel] | None = None, limit: int = 50
+    ) -> list[TextHit]:
+        terms = query_terms(query)
+        wanted = _json_list(str(NodeLabel(label)) for label in (TEXT_LABELS if labels is None else labels))
+        if not terms or limit <= 0 or wanted == "[]":
+            return []
+        params = {"match": fts5_match(terms), "now": self._now(), "labels": wanted, "limit": limit}
+        return [TextHit(r["id"], -r["bm25_rank"]) for r in self._query(SEARCH, params)]
 
     def counts(self) -> Counts:
         now = {"now": self._now()}

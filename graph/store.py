@@ -16,7 +16,9 @@ Time semantics, shared by every backend:
   (``valid_to`` unset or in the future);
 * with ``as_of=T`` it sees what was true in the world at ``T``
   (``valid_from <= T < valid_to``, open ends unbounded), including facts
-  retired since, so history stays answerable.
+  retired since, so history stays answerable. An event node without
+  ``valid_from`` exists from its ``at`` on, so nothing that happened after
+  ``T`` shows up.
 """
 
 from __future__ import annotations
@@ -37,6 +39,17 @@ class TimelineEvent:
 
     node: Node
     services: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class TextHit:
+    """A node that matched a keyword search, with its relevance (higher is better).
+
+    Scores rank the hits of one search; they are not comparable across searches or backends.
+    """
+
+    node_id: str
+    score: float
 
 
 class WriteBatch(Protocol):
@@ -176,6 +189,23 @@ class GraphStore(Protocol):
         limit: int = 10000,
     ) -> list[TimelineEvent]:
         """Events of the given labels with ``start <= at < end``, on ``services`` if given, by (at, id)."""
+        ...
+
+    def search_text(
+        self, query: str, *, labels: Collection[NodeLabel] | None = None, limit: int = 50
+    ) -> list[TextHit]:
+        """Current nodes of the text-indexed labels that match ``query``, best first (BM25).
+
+        The query is plain words, never search syntax: each whitespace-separated term is
+        looked up as a quoted phrase and the terms are OR-ed; English stemming applies, so
+        "restarting" finds "restart". Stop words alone, or a blank query, find nothing.
+        Hits are ordered by score (higher is better), then node id::
+
+            >>> [h.node_id for h in store.search_text("restart checkout", labels=[NodeLabel.SECTION])]
+            ['section:runbooks/checkout.md#2', ...]
+
+        The labels and fields indexed are :data:`graph.schema.TEXT_FIELDS`.
+        """
         ...
 
     # whole-graph reads -------------------------------------------------------------

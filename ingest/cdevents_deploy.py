@@ -8,8 +8,9 @@ A deploy of ``checkout`` to ``production`` running artifact ``A`` becomes::
     (service:default/checkout) -RUNS {key: deploy:<id>, valid_from: at}-> (artifact:sha256:...)
 
 ``RUNS`` is functional, so the store closes the service's previous ``RUNS``
-edge when this one starts. A removal, a restart or a failed deploy asserts no
-``RUNS`` edge.
+edge when this one starts. It records what runs in *production* (or where no
+environment is named): a staging deploy must not replace it. A removal, a
+restart or a failed deploy asserts no ``RUNS`` edge.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ from ingest.records import ReadResult
 SERVICE_ACTIONS = {"deployed": "deployed", "upgraded": "upgraded", "rolledback": "rolledback", "removed": "removed"}
 #: actions after which the service runs the deployed artifact
 RUNS_ACTIONS = frozenset({"deployed", "upgraded", "rolledback"})
+#: environment names whose deploys change what a service runs (RUNS has one current edge per service)
+PRODUCTION_NAMES = frozenset({"production", "prod", "prd", "live"})
 _WORDING = {
     "deployed": ("deployed", "to"),
     "upgraded": ("upgraded", "in"),
@@ -52,7 +55,13 @@ class DeploySpec:
 
     @property
     def runs(self) -> bool:
-        return self.succeeded and self.action in RUNS_ACTIONS and self.artifact is not None
+        in_production = self.environment is None or _is_production(self.environment)
+        return self.succeeded and self.action in RUNS_ACTIONS and self.artifact is not None and in_production
+
+
+def _is_production(environment: tuple[str, str]) -> bool:
+    words = {w for part in environment for w in part.lower().replace("env:", "").replace("_", "-").split("-") if w}
+    return bool(words & PRODUCTION_NAMES)
 
 
 def deployment_name(spec: DeploySpec, version: object) -> str:

@@ -282,3 +282,19 @@ def test_functional_edges_in_one_call_are_ordered_by_valid_from(graph_store: Gra
     assert graph_store.get_edge(newer.id) == stored(newer)
     assert running(graph_store, "x") == ["artifact:a2"]
     assert running(graph_store, "x", as_of=minutes(-11)) == ["artifact:a1"]
+
+
+def test_as_of_hides_events_that_had_not_happened_yet(graph_store: GraphStore) -> None:
+    graph_store.upsert_nodes(
+        [node("service:default/checkout"), node("deploy:early", at=minutes(-30)), node("deploy:late", at=minutes(30))]
+    )
+    graph_store.upsert_edges(
+        [
+            edge(RelType.TARGETS, "deploy:early", "service:default/checkout"),
+            edge(RelType.TARGETS, "deploy:late", "service:default/checkout"),
+        ]
+    )
+    then = [h.node.id for h in graph_store.neighbours("service:default/checkout", as_of=minutes(0))]
+    assert then == ["deploy:early"]
+    now = [h.node.id for h in graph_store.neighbours("service:default/checkout")]
+    assert now == ["deploy:early", "deploy:late"]
