@@ -31,9 +31,9 @@ from graph.errors import FormatError, VidyaError
 from graph.model import Edge, Node, Props, Provenance, edge_id
 from graph.schema import RELS, NodeLabel, RelType, label_of
 from ingest import registry
-from ingest.common import load_yaml_documents
 from ingest.ids import KIND_LABELS, entity_id
 from ingest.records import ReadContext, ReadResult, RecordError, SourceFile
+from ingest.yaml_fields import list_field, mapping_field, read_yaml_documents, string_field, type_name
 
 API_VERSIONS = ("backstage.io/v1alpha1", "backstage.io/v1beta1")
 READ_KINDS = "API, Component, Domain, Group, Location, Resource, System, User"
@@ -102,62 +102,6 @@ RELATIONS: dict[str, tuple[Relation, ...]] = {
 
 
 # --- YAML and field helpers (the kubernetes reader shares them) ---------------
-
-
-def type_name(value: object) -> str:
-    names = {dict: "a mapping", list: "a list", str: "a string", bool: "a boolean", int: "an integer", float: "a number"}
-    return "null" if value is None else names.get(type(value), type(value).__name__)
-
-
-def read_yaml_documents(file: SourceFile) -> list[tuple[int, Any]]:
-    """(first line, document) for each document; malformed or empty input raises ``FormatError``."""
-    text = file.text()
-    if not text.strip():
-        raise FormatError(f"{file.path}: the file is empty (expected YAML documents)")
-    try:
-        documents = load_yaml_documents(text, file.path)
-    except (ValueError, OverflowError, RecursionError) as exc:  # raised by PyYAML's constructors (dates, nesting)
-        raise FormatError(f"{file.path}: invalid YAML ({str(exc)[:200]})") from None
-    if all(doc is None for _, doc in documents):
-        raise FormatError(f"{file.path}: no YAML documents, only comments or blank documents")
-    return documents
-
-
-def string_field(mapping: dict[str, Any], key: str, where: str, *, required: bool = False) -> str | None:
-    """``mapping[key]`` as a string; ``where`` is the field's parent path, e.g. ``metadata.``."""
-    value = mapping.get(key)
-    if value is None or value == "":
-        if required:
-            raise FormatError(f"{where}{key}: missing (required)")
-        return None
-    if not isinstance(value, str):
-        raise FormatError(f"{where}{key}: expected a string, got {type_name(value)}")
-    return value
-
-
-def mapping_field(mapping: dict[str, Any], key: str, where: str, *, required: bool = False) -> dict[str, Any]:
-    value = mapping.get(key)
-    if value is None:
-        if required:
-            raise FormatError(f"{where}{key}: missing (required)")
-        return {}
-    if not isinstance(value, dict):
-        raise FormatError(f"{where}{key}: expected a mapping, got {type_name(value)}")
-    return value
-
-
-def list_field(mapping: dict[str, Any], key: str, where: str, item: type = str) -> list[Any]:
-    """``mapping[key]`` as a list whose items are all of type ``item``."""
-    value = mapping.get(key)
-    if value is None:
-        return []
-    if not isinstance(value, list) or not all(isinstance(entry, item) for entry in value):
-        what: dict[type, str] = {str: "strings", dict: "mappings"}
-        raise FormatError(f"{where}{key}: expected a list of {what.get(item, 'values')}, got {type_name(value)}")
-    return value
-
-
-# --- entities -------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)

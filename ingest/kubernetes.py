@@ -27,9 +27,9 @@ from graph.errors import FormatError, VidyaError
 from graph.model import Node, Props, Provenance
 from graph.schema import NodeLabel, RelType, label_of
 from ingest import registry
-from ingest.backstage import list_field, mapping_field, read_yaml_documents, string_field, type_name
 from ingest.ids import entity_id
 from ingest.records import EntityHint, HintedEdge, ReadContext, ReadResult, RecordError, SourceFile
+from ingest.yaml_fields import list_field, mapping_field, read_yaml_documents, string_field, type_name
 
 WORKLOAD_KINDS = frozenset({"Deployment", "StatefulSet", "DaemonSet"})
 KUBERNETES_ID = "backstage.io/kubernetes-id"
