@@ -15,7 +15,7 @@ import sys
 
 import click
 
-from api import cli_demo, cli_graph, cli_ingest
+from api import cli_demo, cli_diagnose, cli_graph, cli_ingest
 from api.output import fail
 from graph.errors import VidyaError
 
@@ -50,7 +50,7 @@ def main() -> None:
         sys.exit(130)
 
 
-for _command in [*cli_graph.COMMANDS, *cli_ingest.COMMANDS, *cli_demo.COMMANDS]:
+for _command in [*cli_graph.COMMANDS, *cli_ingest.COMMANDS, *cli_demo.COMMANDS, *cli_diagnose.COMMANDS]:
     cli.add_command(_command)
 
 if __name__ == "__main__":

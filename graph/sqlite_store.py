@@ -32,7 +32,7 @@ from graph.sqlite_schema import (
     ts,
     visible,
 )
-from graph.sqlite_text import SEARCH, ensure_text_index, fts5_match
+from graph.sqlite_text import SEARCH, apply_pending, ensure_text_index, fts5_match
 from graph.sqlite_writes import SqliteBatch
 from graph.store import TextHit, TimelineEvent
 from graph.text_query import TEXT_LABELS, query_terms
@@ -88,6 +88,7 @@ class SqliteGraphStore(TraversalMixin):
             batch = SqliteBatch(self._conn, utc(self._clock(), "clock"))
             try:
                 yield batch
+                apply_pending(self._conn)
             except BaseException:
                 self._conn.execute("ROLLBACK")
                 raise
@@ -227,10 +228,10 @@ class SqliteGraphStore(TraversalMixin):
         self, query: str, *, labels: Collection[NodeLabel] | None = None, limit: int = 50
     ) -> list[TextHit]:
         terms = query_terms(query)
-        wanted = _json_list(str(NodeLabel(label)) for label in (TEXT_LABELS if labels is None else labels))
-        if not terms or limit <= 0 or wanted == "[]":
+        wanted = {str(NodeLabel(label)) for label in (TEXT_LABELS if labels is None else labels)}
+        if not terms or limit <= 0 or not wanted:
             return []
-        params = {"match": fts5_match(terms), "now": self._now(), "labels": wanted, "limit": limit}
+        params = {"match": fts5_match(terms), "now": self._now(), "labels": _json_list(wanted), "limit": limit}
         return [TextHit(r["id"], -r["bm25_rank"]) for r in self._query(SEARCH, params)]
 
     def counts(self) -> Counts:

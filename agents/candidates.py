@@ -1,0 +1,280 @@
+"""Candidate causes and the facts the scoring model needs about each, read off the timeline.
+
+* every change on the neighbourhood made before detection, in the anomaly's environment;
+* every dependency that alerted with no change of its own before its alert (a *dependency failure*);
+* a dependency that did not alert but whose callers did, two or more of them (a *silent* failure,
+  triangulated);
+* every traffic alert (a shift at the edge) on the neighbourhood.
+
+For each, the path to the symptom is traced along ``DEPENDS_ON`` (the shortest
+path whose alerts best follow causal order), and competing explanations are
+noted: a deeper dependency that alerted first, a change just before a
+dependency's alert.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from itertools import pairwise
+
+from agents.changes import describe_change
+from agents.config import DiagnosisConfig
+from agents.records import AlertEvidence, AlertRole, Anomaly, Candidate, CandidateKind, Evidence, PathStep, short_name
+from agents.timeline import AlertEvent, ChangeEvent, Timeline, same_environment
+from agents.topology import Topology
+
+
+@dataclass
+class Suspect:
+    """A candidate and what scoring needs to know about it."""
+
+    candidate: Candidate
+    change: ChangeEvent | None = None
+    #: the alert that shows a dependency failing or a traffic shift
+    alert: AlertEvent | None = None
+    corroborating: list[AlertEvidence] = field(default_factory=list)
+    silent_nodes: int = 0
+    out_of_order: int = 0
+    explained_by: AlertEvidence | None = None
+    explained_by_change: bool = False
+    induced_by: ChangeEvent | None = None
+    alerting_callers: int = 0
+    callers: int = 0
+    #: a failing dependency's own change from before the window (a slow burn)
+    changed_earlier: ChangeEvent | None = None
+
+    @property
+    def kind(self) -> CandidateKind:
+        return self.candidate.kind
+
+    @property
+    def evidence(self) -> Evidence:
+        return self.candidate.evidence
+
+
+@dataclass(frozen=True)
+class _Context:
+    anomaly: Anomaly
+    topo: Topology
+    timeline: Timeline
+    config: DiagnosisConfig
+
+    @property
+    def skew(self) -> timedelta:
+        return timedelta(seconds=self.config.weights.clock_skew_seconds)
+
+    @property
+    def detected(self) -> datetime:
+        return self.anomaly.at
+
+    @property
+    def symptoms_until(self) -> datetime:
+        """Alerts on the path corroborate up to this time (detection, plus the configured lookahead)."""
+        return self.anomaly.at + self.config.lookahead
+
+    def eligible(self, change: ChangeEvent) -> bool:
+        return same_environment(change.environment, self.config.environment) and change.at <= self.detected
+
+    def changed_before(self, entity: str, when: datetime) -> ChangeEvent | None:
+        found = [c for c in self.timeline.changes_on(entity, when + self.skew) if self.eligible(c)]
+        return max(found, key=lambda c: c.at) if found else None
+
+
+def _evidence_alert(alert: AlertEvent, role: AlertRole, in_order: bool = True) -> AlertEvidence:
+    return AlertEvidence(alert.node.id, alert.name, alert.entity, alert.at, alert.severity, role, in_order)
+
+
+def _trace(ctx: _Context, suspect: Suspect, entity: str, since: datetime, own_alert_is_cause: bool) -> None:
+    """Pick the shortest path to the symptom whose alerts best follow causal order; fill the evidence."""
+    best: tuple[tuple[int, int], list[str], list[AlertEvidence], int, int] | None = None
+    for path in ctx.topo.shortest_paths(entity):
+        alerts, silent, disorder, last = [], 0, 0, since - ctx.skew
+        for index, node in enumerate(path[:-1]):
+            if index == 0 and own_alert_is_cause:
+                continue
+            alert = ctx.timeline.first_alert(node, since - ctx.skew, ctx.symptoms_until)
+            if alert is None:
+                silent += 1
+            elif alert.at >= last - ctx.skew:
+                alerts.append(_evidence_alert(alert, "cause" if index == 0 else "path"))
+                last = alert.at
+            else:
+                alerts.append(_evidence_alert(alert, "path", in_order=False))
+                disorder += 1
+        rank = (len(alerts) - disorder, -disorder)
+        if best is None or rank > best[0]:
+            best = (rank, path, alerts, silent, disorder)
+    if best is None:
+        return
+    _, path, alerts, silent, disorder = best
+    suspect.corroborating, suspect.silent_nodes, suspect.out_of_order = alerts, silent, disorder
+    ev = suspect.evidence
+    ev.path_nodes = path
+    ev.path = [_step(ctx.topo, a, b) for a, b in pairwise(path)]
+    distance = ctx.topo.signed_distance(entity) or 0
+    ev.distance = abs(distance)
+    ev.direction = "self" if distance == 0 else "downstream" if distance > 0 else "upstream"
+    ev.alerts.extend(alerts)
+    root_alert = ctx.timeline.first_alert(ctx.topo.root, since - ctx.skew, ctx.detected)
+    times = [a.at for a in alerts if a.in_order] + ([root_alert.at] if root_alert else []) + [ctx.detected]
+    ev.first_symptom_at = min(t for t in times if t >= since - ctx.skew) if times else ctx.detected
+
+
+def _step(topo: Topology, a: str, b: str) -> PathStep:
+    edge = topo.edge_between(a, b)
+    if edge is None:  # cannot happen for a path built from the topology's own edges
+        return PathStep(a, "DEPENDS_ON", b)
+    return PathStep(edge.src, str(edge.type), edge.dst, edge.valid_from)
+
+
+def _explained(ctx: _Context, suspect: Suspect, entity: str, cause_at: datetime, until: datetime) -> None:
+    """A dependency below ``entity``, off its path, that alerted before ``until`` may explain the symptom better.
+
+    It does when it had a change of its own before its alert, or when it alerted
+    before ``cause_at`` (the failure was under way already). A dependency that
+    alerted after the cause with no change may be its consequence: no penalty here
+    (the dependency's own candidate is marked ``induced`` instead).
+    """
+    deeper = ctx.topo.dependencies_of(entity) - set(suspect.evidence.path_nodes)
+    found: list[tuple[int, datetime, AlertEvent, bool]] = []
+    for node in sorted(deeper):
+        alert = ctx.timeline.first_alert(node, ctx.timeline.start, until + ctx.skew)
+        if alert is None:
+            continue
+        by_change = ctx.changed_before(node, alert.at) is not None
+        if by_change or alert.at < cause_at - ctx.skew:
+            found.append((0 if by_change else 1, alert.at, alert, by_change))
+    if found:
+        _, _, alert, by_change = min(found, key=lambda f: (f[0], f[1], f[2].node.id))
+        suspect.explained_by = _evidence_alert(alert, "deeper")
+        suspect.explained_by_change = by_change
+        suspect.evidence.alerts.append(suspect.explained_by)
+
+
+def _change_suspect(ctx: _Context, change: ChangeEvent) -> Suspect:
+    name = describe_change(change.node, short_name(change.entity))
+    candidate = Candidate(change.kind, change.node.id, change.entity, name, change.at)
+    candidate.evidence.cause_at, candidate.evidence.detected_at = change.at, ctx.detected
+    suspect = Suspect(candidate, change=change)
+    _trace(ctx, suspect, change.entity, change.at, own_alert_is_cause=False)
+    until = candidate.evidence.first_symptom_at or ctx.detected
+    _explained(ctx, suspect, change.entity, change.at, until)
+    return suspect
+
+
+def _alert_suspect(ctx: _Context, kind: CandidateKind, alert: AlertEvent) -> Suspect:
+    if kind is CandidateKind.TRAFFIC_SPIKE:
+        node_id, name = alert.node.id, f"traffic shift on {short_name(alert.entity)} ({alert.name})"
+    else:
+        node_id, name = alert.entity, f"{short_name(alert.entity)} failing ({alert.name})"
+    candidate = Candidate(kind, node_id, alert.entity, name, alert.at)
+    candidate.evidence.cause_at, candidate.evidence.detected_at = alert.at, ctx.detected
+    candidate.evidence.alerts.append(_evidence_alert(alert, "cause"))
+    suspect = Suspect(candidate, alert=alert)
+    _trace(ctx, suspect, alert.entity, alert.at, own_alert_is_cause=True)
+    if kind is CandidateKind.DEPENDENCY_FAILURE:
+        _explained(ctx, suspect, alert.entity, alert.at, alert.at)
+        _induced(ctx, suspect, alert)
+    return suspect
+
+
+def _induced(ctx: _Context, suspect: Suspect, alert: AlertEvent) -> None:
+    """A change on the path shortly before the dependency's alert: the failure may be its consequence."""
+    since = alert.at - timedelta(minutes=ctx.config.weights.induced_window_minutes)
+    found = [
+        c for node in suspect.evidence.path_nodes[1:] for c in ctx.timeline.changes_on(node, alert.at)
+        if ctx.eligible(c) and c.at >= since
+    ]
+    if found:
+        suspect.induced_by = max(found, key=lambda c: (c.at, c.node.id))
+
+
+def _dependency_suspects(ctx: _Context) -> list[Suspect]:
+    out: list[Suspect] = []
+    for entity in sorted(ctx.topo.down):
+        alerts = [a for a in ctx.timeline.alerts_on(entity, ctx.timeline.start, ctx.detected) if not a.traffic]
+        if not alerts:
+            continue
+        first = min(alerts, key=lambda a: (a.at, a.node.id))
+        if ctx.changed_before(entity, first.at) is None:
+            out.append(_alert_suspect(ctx, CandidateKind.DEPENDENCY_FAILURE, first))
+    return out
+
+
+def _unexplained_alert(ctx: _Context, entity: str) -> bool:
+    """The entity alerted in the window, and not after a change of its own (which would explain the alert)."""
+    first = ctx.timeline.first_alert(entity, ctx.timeline.start, ctx.detected)
+    return first is not None and ctx.changed_before(entity, first.at) is None
+
+
+def _silent_suspects(ctx: _Context, alerted: set[str]) -> list[Suspect]:
+    """Dependencies with no alert and no change whose callers, several of them, alerted (not after their own change).
+
+    Only dependencies whose callers were all read (``load_callers``) are considered.
+    """
+    found = []
+    for entity in sorted(ctx.topo.down):
+        if entity in alerted or entity not in ctx.topo.loaded_callers or ctx.changed_before(entity, ctx.detected):
+            continue
+        callers = ctx.topo.callers.get(entity, set())
+        alerting = {c for c in callers if c == ctx.topo.root or _unexplained_alert(ctx, c)}
+        if len(alerting) >= ctx.config.weights.min_alerting_callers:
+            found.append((len(alerting), len(alerting) / len(callers), -ctx.topo.down[entity], entity, alerting, callers))
+    found.sort(reverse=True)
+    out: list[Suspect] = []
+    for count, _, _, entity, alerting, callers in found[: ctx.config.weights.max_silent_candidates]:
+        candidate = Candidate(CandidateKind.DEPENDENCY_FAILURE, entity, entity, f"{short_name(entity)} failing silently")
+        candidate.evidence.detected_at = ctx.detected
+        suspect = Suspect(candidate, alerting_callers=count, callers=len(callers))
+        first = [a for c in sorted(alerting) if (a := ctx.timeline.first_alert(c, ctx.timeline.start, ctx.detected))]
+        since = min([a.at for a in first], default=ctx.detected)
+        candidate.at = candidate.evidence.cause_at = since
+        _trace(ctx, suspect, entity, since, own_alert_is_cause=False)
+        known = {a.alert_id for a in candidate.evidence.alerts}
+        candidate.evidence.alerts.extend(_evidence_alert(a, "caller") for a in first if a.node.id not in known)
+        out.append(suspect)
+    return out
+
+
+def _hops(topo: Topology, entity: str) -> int:
+    distance = topo.signed_distance(entity)
+    return abs(distance) if distance is not None else 1_000
+
+
+def build_suspects(anomaly: Anomaly, topo: Topology, timeline: Timeline, config: DiagnosisConfig) -> list[Suspect]:
+    """Every candidate cause in the timeline, with its path and evidence (not yet scored)."""
+    ctx = _Context(anomaly, topo, timeline, config)
+    suspects = [_change_suspect(ctx, c) for c in timeline.changes if ctx.eligible(c)]
+    suspects += _dependency_suspects(ctx)
+    traffic: dict[str, AlertEvent] = {}
+    for alert in timeline.alerts:
+        if alert.traffic and alert.at <= anomaly.at:
+            known = traffic.get(alert.node.id)
+            if known is None or _hops(topo, alert.entity) < _hops(topo, known.entity):
+                traffic[alert.node.id] = alert
+    suspects += [_alert_suspect(ctx, CandidateKind.TRAFFIC_SPIKE, a) for _, a in sorted(traffic.items())]
+    alerted = {a.entity for a in timeline.alerts if a.at <= anomaly.at}
+    suspects += _silent_suspects(ctx, alerted)
+    return suspects
+
+
+def slow_burn_suspects(
+    anomaly: Anomaly, topo: Topology, timeline: Timeline, config: DiagnosisConfig, suspects: list[Suspect],
+    earlier: list[ChangeEvent],
+) -> list[Suspect]:
+    """Changes from before the window on dependencies that now fail: candidates of their own (slow burns).
+
+    The failing dependency's candidate is marked: it did change, just earlier.
+    """
+    ctx = _Context(anomaly, topo, timeline, config)
+    out: list[Suspect] = []
+    for suspect in suspects:
+        if suspect.kind is not CandidateKind.DEPENDENCY_FAILURE or suspect.alert is None:
+            continue
+        alert = suspect.alert
+        own = [c for c in earlier if c.entity == alert.entity and ctx.eligible(c) and c.at <= alert.at]
+        if own:
+            suspect.changed_earlier = max(own, key=lambda c: (c.at, c.node.id))
+            out += [_change_suspect(ctx, c) for c in own]
+    return out

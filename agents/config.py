@@ -1,0 +1,162 @@
+"""Diagnosis settings as data: the window, the neighbourhood and every weight of the scoring model.
+
+A :class:`DiagnosisConfig` is a pydantic model with named presets; callers pick
+one and override what they need, never thread flags through calls::
+
+    >>> config = preset("default").model_copy(update={"depth": 2})
+    >>> config.window, config.max_window
+    (datetime.timedelta(seconds=1800), datetime.timedelta(seconds=21600))
+    >>> parse_duration("45m"), parse_duration("2h")
+    (datetime.timedelta(seconds=2700), datetime.timedelta(seconds=7200))
+
+The meaning of each weight is documented in :mod:`agents.scoring`.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from graph.errors import ConfigError
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|min|h|d)?\s*$", re.IGNORECASE)
+_UNIT_SECONDS = {"s": 1, "m": 60, "min": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(text: str, what: str = "duration") -> timedelta:
+    """``30m``, ``45min``, ``2h``, ``1d`` or ``90s``; a bare number is minutes."""
+    match = _DURATION.match(text)
+    if not match or float(match[1]) <= 0:
+        raise ConfigError(f"{what} {text!r}: expected a positive duration such as 30m, 2h or 1d")
+    unit = (match[2] or "m").lower()
+    return timedelta(seconds=float(match[1]) * _UNIT_SECONDS[unit])
+
+
+class DelayKernel(BaseModel):
+    """A delay distribution: a mixture of two log-normals (a fast and a slow-burn component), in minutes."""
+
+    model_config = ConfigDict(frozen=True)
+
+    median_minutes: float = Field(gt=0)
+    sigma: float = Field(gt=0)
+    slow_median_minutes: float = Field(gt=0)
+    slow_sigma: float = Field(gt=0)
+    slow_weight: float = Field(ge=0, le=1)
+    #: the likelihood ratio is capped (and floored) so one feature cannot decide alone
+    max_lr: float = Field(default=4.0, gt=1)
+    min_lr: float = Field(default=0.02, gt=0)
+
+
+class Weights(BaseModel):
+    """Every number of the scoring model (see :mod:`agents.scoring` for what each means)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    # prior: how likely a candidate of each kind is the cause, before any evidence
+    change_risk: dict[str, float] = {"deploy": 0.03, "config": 0.05, "flag": 0.05, "migration": 0.10}
+    dependency_prior_resource: float = 0.05
+    dependency_prior_service: float = 0.015
+    silent_dependency_prior: float = 0.004
+    traffic_prior: float = 0.08
+    unknown_prior: float = 0.006
+    # change size
+    action_lr: dict[str, float] = {"rolledback": 0.3, "removed": 0.5}
+    semver_lr: dict[str, float] = {"major": 1.6, "minor": 1.15, "patch": 0.75, "same": 0.5, "unknown": 1.0}
+    size_lr_range: tuple[float, float] = (0.7, 1.5)
+    # learned prior (history): pseudo-counts that pull an entity's record towards the kind's risk
+    learned_pseudo_count: float = 10.0
+    learned_max_lr: float = 4.0
+    learned_min_lr: float = 0.25
+    # timing
+    change_delay: DelayKernel = DelayKernel(
+        median_minutes=8, sigma=0.8, slow_median_minutes=90, slow_sigma=1.0, slow_weight=0.15
+    )
+    propagation_delay: DelayKernel = DelayKernel(
+        median_minutes=3, sigma=1.0, slow_median_minutes=30, slow_sigma=1.0, slow_weight=0.1, max_lr=3.0
+    )
+    #: the window whose uniform density is the baseline of the timing ratio
+    timing_reference_minutes: float = 30.0
+    #: a cause may follow the first symptom by this much (clock skew, alert evaluation interval)
+    clock_skew_seconds: float = 90.0
+    # topology: distance (index 0 = one hop) and direction
+    self_lr: float = 3.0
+    downstream_lr: tuple[float, ...] = (2.0, 1.2, 0.6, 0.3)
+    upstream_lr: tuple[float, ...] = (0.4, 0.2, 0.1, 0.05)
+    traffic_lr: tuple[float, ...] = (2.0, 1.2, 0.6, 0.3)
+    # corroboration: per node on the path (candidate side first, the symptom excluded)
+    corroborating_alert_lr: dict[str, float] = {"critical": 3.0, "warning": 2.0, "info": 1.2}
+    silent_node_lr: float = 0.7
+    out_of_order_lr: float = 1.0
+    # competing explanations
+    explained_by_change_lr: float = 0.25
+    explained_by_alert_lr: float = 0.6
+    induced_lr: float = 0.3
+    induced_window_minutes: float = 15.0
+    severity_lr: dict[str, float] = {"critical": 1.5, "warning": 1.0, "info": 0.3}
+    # silent dependency triangulated from its alerting callers
+    min_alerting_callers: int = 2
+    max_silent_candidates: int = 3
+    # similarity to past incidents: LR = 1 + similar_incident_gain * similarity
+    similar_incident_gain: float = 2.0
+    # calibration: probabilities are softmax(log score / temperature)
+    temperature: float = 1.0
+
+
+class DiagnosisConfig(BaseModel):
+    """What a diagnosis looks at and how it scores; use :func:`preset` for a named starting point."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str = "default"
+    #: how far before detection the timeline starts
+    window: timedelta = timedelta(minutes=30)
+    #: the timeline is doubled up to this when nothing in it explains the symptom
+    max_window: timedelta = timedelta(hours=6)
+    #: stop widening once a candidate other than ``unknown`` ranks first with at least this confidence
+    explain_min_confidence: float = Field(default=0.25, ge=0, le=1)
+    #: alerts up to this long after detection still corroborate a path (never causes); for re-diagnosing later
+    lookahead: timedelta = timedelta(0)
+    #: hops along DEPENDS_ON in each direction
+    depth: int = Field(default=3, ge=1, le=6)
+    #: how far back past incidents and change counts are read
+    history: timedelta = timedelta(days=90)
+    #: past incidents must have started this long before detection (the current one never counts)
+    history_margin: timedelta = timedelta(hours=2)
+    #: changes made in another environment are left out; ``None`` keeps every environment
+    environment: str | None = "production"
+    #: an alert whose name matches is a traffic signal (a shift at the edge), not a failure
+    traffic_alert_pattern: str = r"(?i)(request.?rate|traffic|throughput|\brps\b|\bqps\b|spike|surge)"
+    weights: Weights = Weights()
+
+    @model_validator(mode="after")
+    def _check_windows(self) -> DiagnosisConfig:
+        if self.window <= timedelta(0):
+            raise ValueError("window must be positive")
+        if self.max_window < self.window:
+            raise ValueError("max_window must be at least the window")
+        return self
+
+    def with_window(self, window: timedelta) -> DiagnosisConfig:
+        """A copy with another window (the maximum grows to at least the window)."""
+        return self.model_copy(update={"window": window, "max_window": max(self.max_window, window)})
+
+
+PRESETS: dict[str, DiagnosisConfig] = {
+    "default": DiagnosisConfig(),
+    #: the immediate neighbourhood only, no widening: for a quick first look
+    "fast": DiagnosisConfig(name="fast", depth=2, max_window=timedelta(minutes=30), history=timedelta(days=30)),
+    #: slow-burn causes (disk filling, leaks, batch jobs): a long window and deeper history
+    "slow-burn": DiagnosisConfig(
+        name="slow-burn", window=timedelta(hours=2), max_window=timedelta(hours=24), history=timedelta(days=180)
+    ),
+}
+
+
+def preset(name: str = "default") -> DiagnosisConfig:
+    """The named preset (``default``, ``fast``, ``slow-burn``)."""
+    try:
+        return PRESETS[name]
+    except KeyError:
+        raise ConfigError(f"diagnosis preset {name!r}: expected one of {', '.join(PRESETS)}") from None

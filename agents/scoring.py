@@ -1,0 +1,314 @@
+"""The scoring model: a transparent naive-Bayes ranking with calibrated confidences.
+
+Every candidate starts from a **prior** (how likely a cause of its kind is, before
+evidence) and is multiplied by one **likelihood ratio** (LR) per feature: how much
+more likely the observed evidence is if the candidate is the cause than if it is
+not. ``score = prior * Π LR``; ``unknown`` (the cause is not in the timeline)
+competes with its own prior. Confidences are ``softmax(log score / temperature)``
+over all candidates and ``unknown``, so they sum to 1. Every factor is kept in
+the candidate's evidence (``evidence.factors``: name, value, LR), so a ranking can
+be re-derived by hand. The numbers live in :class:`agents.config.Weights`.
+
+Features
+--------
+``prior``
+    Changes: the kind's risk (``change_risk``: the share of changes of that kind
+    that cause an incident; migrations riskiest, deploys least per change).
+    A dependency that alerted with no change: ``dependency_prior_resource`` for
+    data stores, queues, caches and external providers, the lower
+    ``dependency_prior_service`` for a service (a service rarely fails by itself);
+    a dependency triangulated from its callers (no alert of its own):
+    ``silent_dependency_prior``. A traffic alert: ``traffic_prior``.
+``size`` (changes)
+    Change type and size. Deploys: the semantic-version step from the version it
+    replaced (``semver_lr``: major > minor > patch > redeploy). Rollbacks and
+    removals restore a known state (``action_lr``). Configuration, flags,
+    migrations: the magnitude of the change read from the CDEvents
+    ``changes`` (a factor of 60 on a TTL, a flag from 10% to 100%, a boolean
+    flipped) mapped linearly onto ``size_lr_range``.
+``learned`` (history)
+    The learned prior: how often this kind of change on this entity caused
+    incidents before detection (``CAUSED_BY`` of past incidents over the number
+    of such changes in ``config.history``), smoothed towards the kind's risk with
+    ``learned_pseudo_count`` pseudo-changes: ``LR = ((k + a·r) / (n + a)) / r``,
+    clamped to ``[learned_min_lr, learned_max_lr]``. An entity that changes often
+    without incident is trusted more; one with a record is suspected more.
+    Dependency failures and traffic shifts have no such denominator (how often
+    an alert fired without an incident is not known), so their history counts
+    only through ``similar_incidents``.
+``timing``
+    Time from the cause to the first symptom (the earliest alert on the path
+    from the candidate to the anomalous entity, or detection). The density of a
+    delay distribution (``change_delay``: a log-normal mixture, median 8 min with
+    a slow-burn component at 90 min) over the uniform density of the reference
+    window. Dependency failures and traffic use ``propagation_delay`` (median 3
+    min) from their own alert to detection. A cause after the first symptom
+    (beyond ``clock_skew_seconds``) is dropped as a cause.
+``topology``
+    Graph distance and direction: a change on the anomalous entity itself
+    (``self_lr``), on something it transitively depends on (``downstream_lr`` by
+    hops) or on a caller (``upstream_lr``: callers can hurt a callee, by load or
+    bad requests, but less often). Traffic propagates both ways (``traffic_lr``).
+``corroboration``
+    Alerts along the path between the candidate and the symptom that fired in
+    causal order (the candidate's side first, each after the cause): each
+    multiplies by ``corroborating_alert_lr[severity]``; a node on the path that
+    stayed silent by ``silent_node_lr``; an alert out of order by
+    ``out_of_order_lr``.
+``explained_away``
+    A dependency below the candidate, off its path, alerted between the cause
+    and the first symptom: the symptom more likely started there.
+    ``explained_by_change_lr`` when that dependency had its own change first,
+    ``explained_by_alert_lr`` otherwise. A failing dependency that changed before
+    the window (a slow burn: the change is then a candidate too) also gets
+    ``explained_by_change_lr``.
+``induced`` (dependency failures)
+    A change on the path from the dependency to the symptom within
+    ``induced_window_minutes`` before the dependency's alert (a retry storm, a
+    new query): the failure may be a consequence (``induced_lr``).
+``severity`` (dependency failures, traffic)
+    The severity of the candidate's own alert (``severity_lr``).
+``triangulation`` (silent dependencies)
+    Several callers of one dependency alerted while it stayed silent:
+    ``LR = alerting callers x (alerting callers / all callers)``.
+``similar_incidents``
+    Past incidents whose symptoms resemble this one (Jaccard of the affected
+    entities, at least 0.5 when the same entity was affected) and whose cause
+    was of the same kind on the same entity (1.0; same entity, other kind 0.5):
+    ``LR = 1 + similar_incident_gain x max(symptom similarity x cause similarity)``.
+
+Calibration
+-----------
+``temperature`` rescales the log scores before the softmax (naive Bayes is
+over-confident when features are correlated); it is fitted by maximum
+likelihood of the true cause on labelled incidents (``docs/diagnosis.md``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from datetime import datetime
+
+from agents.candidates import Suspect
+from agents.changes import change_size, semver_step
+from agents.config import DelayKernel, Weights
+from agents.history import History
+from agents.records import Candidate, CandidateKind, Factor, SimilarIncident
+from graph.schema import NodeLabel, label_of
+
+MODEL_VERSION = "naive-bayes-1"
+MAX_SIMILAR = 3
+#: temperatures tried by :func:`fit_temperature`: 0.25 to 4
+TEMPERATURE_GRID = tuple(step / 20 for step in range(5, 81))
+
+
+def lognormal_pdf(x: float, median: float, sigma: float) -> float:
+    if x <= 0:
+        return 0.0
+    z = (math.log(x) - math.log(median)) / sigma
+    return math.exp(-0.5 * z * z) / (x * sigma * math.sqrt(2 * math.pi))
+
+
+def delay_lr(minutes: float, kernel: DelayKernel, reference_minutes: float) -> float:
+    """Density of the delay under the kernel over the uniform density of the reference window."""
+    x = max(minutes, 0.1)
+    density = (1 - kernel.slow_weight) * lognormal_pdf(x, kernel.median_minutes, kernel.sigma)
+    density += kernel.slow_weight * lognormal_pdf(x, kernel.slow_median_minutes, kernel.slow_sigma)
+    return min(kernel.max_lr, max(kernel.min_lr, density * reference_minutes))
+
+
+def _by_distance(table: Sequence[float], distance: int) -> float:
+    return table[min(max(distance, 1), len(table)) - 1]
+
+
+def _minutes(suspect: Suspect) -> float | None:
+    ev = suspect.evidence
+    if ev.cause_at is None:
+        return None
+    end = ev.detected_at if suspect.kind in _ALERT_KINDS else ev.first_symptom_at
+    return None if end is None else (end - ev.cause_at).total_seconds() / 60
+
+
+_ALERT_KINDS = (CandidateKind.DEPENDENCY_FAILURE, CandidateKind.TRAFFIC_SPIKE)
+
+
+class Scorer:
+    """Scores the suspects of one anomaly against its history with one set of weights."""
+
+    def __init__(self, weights: Weights, history: History, root: str, symptoms: set[str], detected_at: datetime) -> None:
+        self.w = weights
+        self.detected_at = detected_at
+        self.history = history
+        self.root = root
+        #: the anomalous entity and every entity of its neighbourhood that alerted before detection
+        self.symptoms = symptoms | {root}
+
+    def factors(self, suspect: Suspect) -> list[Factor]:
+        prior = self.prior(suspect)
+        out = [prior]
+        if suspect.change is not None:
+            out.append(self.size(suspect))
+            out.append(self.learned(suspect, prior.lr))
+        out += [self.timing(suspect), self.topology(suspect), self.corroboration(suspect)]
+        if suspect.explained_by is not None:
+            by_change = suspect.explained_by_change
+            lr = self.w.explained_by_change_lr if by_change else self.w.explained_by_alert_lr
+            note = f"{suspect.explained_by.name} on {suspect.explained_by.entity} alerted first"
+            out.append(Factor("explained_away", "deeper change" if by_change else "deeper alert", lr, note))
+        if suspect.changed_earlier is not None:
+            change = suspect.changed_earlier
+            out.append(Factor("explained_away", "own earlier change", self.w.explained_by_change_lr,
+                              f"{change.node.name} before the window"))
+        if suspect.induced_by is not None:
+            change = suspect.induced_by
+            out.append(Factor("induced", change.node.id, self.w.induced_lr, f"{change.node.name} shortly before"))
+        if suspect.alert is not None:
+            severity = suspect.alert.severity or "unknown"
+            out.append(Factor("severity", severity, self.w.severity_lr.get(severity, 1.0)))
+        if suspect.kind is CandidateKind.DEPENDENCY_FAILURE and suspect.alert is None:
+            share = suspect.alerting_callers / max(suspect.callers, 1)
+            note = f"{suspect.alerting_callers} of {suspect.callers} callers alerted"
+            out.append(Factor("triangulation", share, suspect.alerting_callers * share, note))
+        out.append(self.similar(suspect))
+        return out
+
+    # the features, one method each ------------------------------------------------------
+    def prior(self, suspect: Suspect) -> Factor:
+        kind, entity = suspect.kind, suspect.candidate.entity or ""
+        if kind is CandidateKind.DEPENDENCY_FAILURE:
+            if suspect.alert is None:
+                return Factor("prior", "silent dependency", self.w.silent_dependency_prior)
+            if label_of(entity) is NodeLabel.SERVICE:
+                return Factor("prior", "service failure", self.w.dependency_prior_service)
+            return Factor("prior", "resource failure", self.w.dependency_prior_resource)
+        if kind is CandidateKind.TRAFFIC_SPIKE:
+            return Factor("prior", "traffic shift", self.w.traffic_prior)
+        return Factor("prior", f"{kind} risk", self.w.change_risk[str(kind)])
+
+    def size(self, suspect: Suspect) -> Factor:
+        assert suspect.change is not None
+        node = suspect.change.node
+        if suspect.kind is CandidateKind.DEPLOY:
+            action = str(node.props.get("action", ""))
+            if action in self.w.action_lr:
+                return Factor("size", action, self.w.action_lr[action], "restores a known state")
+            previous = self.history.previous_deploy(suspect.change.entity, node)
+            old = str(previous.props.get("version")) if previous is not None else None
+            new = str(node.props.get("version", ""))
+            step = semver_step(old, new)
+            return Factor("size", step, self.w.semver_lr[step], f"{old or '?'} -> {new or '?'}")
+        magnitude, note = change_size(node)
+        low, high = self.w.size_lr_range
+        return Factor("size", magnitude, low + (high - low) * magnitude, note)
+
+    def learned(self, suspect: Suspect, risk: float) -> Factor:
+        kind, entity = suspect.kind, suspect.candidate.entity or ""
+        caused = self.history.caused(kind, entity)
+        changes = self.history.changes_before(kind, entity, suspect.candidate.at or self.detected_at)
+        a = self.w.learned_pseudo_count
+        rate = (caused + a * risk) / (changes + a)
+        lr = min(self.w.learned_max_lr, max(self.w.learned_min_lr, rate / risk))
+        return Factor("learned", rate, lr, f"{caused} of {changes} {kind} change(s) on it caused incidents")
+
+    def timing(self, suspect: Suspect) -> Factor:
+        minutes = _minutes(suspect)
+        if minutes is None or (suspect.kind is CandidateKind.DEPENDENCY_FAILURE and suspect.alert is None):
+            return Factor("timing", "n/a", 1.0, "no time of its own")
+        kernel = self.w.propagation_delay if suspect.kind in _ALERT_KINDS else self.w.change_delay
+        lr = delay_lr(minutes, kernel, self.w.timing_reference_minutes)
+        what = "to detection" if suspect.kind in _ALERT_KINDS else "to the first symptom"
+        return Factor("timing", minutes, lr, f"{minutes:.1f} min {what}")
+
+    def topology(self, suspect: Suspect) -> Factor:
+        ev = suspect.evidence
+        distance, direction = ev.distance or 0, ev.direction or "self"
+        if direction == "self":
+            lr = self.w.self_lr
+        elif suspect.kind is CandidateKind.TRAFFIC_SPIKE:
+            lr = _by_distance(self.w.traffic_lr, distance)
+        else:
+            lr = _by_distance(self.w.downstream_lr if direction == "downstream" else self.w.upstream_lr, distance)
+        return Factor("topology", f"{direction} {distance}", lr)
+
+    def corroboration(self, suspect: Suspect) -> Factor:
+        lr, in_order = 1.0, [a for a in suspect.corroborating if a.in_order]
+        for alert in in_order:
+            lr *= self.w.corroborating_alert_lr.get(alert.severity or "", 1.5)
+        lr *= self.w.silent_node_lr ** suspect.silent_nodes * self.w.out_of_order_lr ** suspect.out_of_order
+        note = f"{len(in_order)} alert(s) in causal order, {suspect.silent_nodes} silent node(s) on the path"
+        return Factor("corroboration", float(len(in_order)), lr, note)
+
+    def similar(self, suspect: Suspect) -> Factor:
+        candidate = suspect.candidate
+        matches: list[SimilarIncident] = []
+        for past in self.history.incidents:
+            if past.cause_entity != candidate.entity or candidate.entity is None:
+                continue
+            cause_sim = 1.0 if past.cause_kind is candidate.kind else 0.5
+            union = self.symptoms | past.affected
+            symptom_sim = len(self.symptoms & past.affected) / len(union) if union else 0.0
+            if self.root in past.affected:
+                symptom_sim = max(symptom_sim, 0.5)
+            if symptom_sim * cause_sim > 0:
+                matches.append(SimilarIncident(past.id, past.at, past.cause_id, symptom_sim * cause_sim))
+        matches.sort(key=lambda m: (-m.similarity, m.incident_id))
+        candidate.evidence.similar_incidents = matches[:MAX_SIMILAR]
+        best = matches[0].similarity if matches else 0.0
+        return Factor("similar_incidents", best, 1.0 + self.w.similar_incident_gain * best)
+
+
+def calibrate(candidates: list[Candidate], temperature: float) -> None:
+    """Confidences: softmax of the log scores over ``temperature`` (in place; they sum to 1)."""
+    logits = [math.log(max(c.score, 1e-300)) / temperature for c in candidates]
+    top = max(logits)
+    weights = [math.exp(x - top) for x in logits]
+    total = sum(weights)
+    for candidate, weight in zip(candidates, weights, strict=True):
+        candidate.confidence = weight / total
+
+
+def true_cause_nll(examples: Sequence[tuple[Sequence[float], int | None]], temperature: float) -> float:
+    """Mean negative log-likelihood of the true cause; ``examples`` are (log scores, index of the truth or None)."""
+    floor, total = 1e-3, 0.0
+    for logits, truth in examples:
+        scaled = [x / temperature for x in logits]
+        top = max(scaled)
+        log_norm = top + math.log(sum(math.exp(x - top) for x in scaled))
+        p = math.exp(scaled[truth] - log_norm) if truth is not None else 0.0
+        total -= math.log(max(p, floor))
+    return total / max(len(examples), 1)
+
+
+def fit_temperature(
+    examples: Sequence[tuple[Sequence[float], int | None]], grid: Sequence[float] = TEMPERATURE_GRID
+) -> float:
+    """The temperature that maximises the likelihood of the true causes of labelled incidents (a grid search).
+
+    Each example is the candidates' log scores (``math.log(c.score)``, ``unknown`` included) and the index of
+    the true cause among them (``None`` when the diagnosis missed it).
+    """
+    return min(grid, key=lambda t: (true_cause_nll(examples, t), abs(t - 1.0)))
+
+
+def unknown_candidate(weights: Weights) -> Candidate:
+    candidate = Candidate(CandidateKind.UNKNOWN, None, None, "a cause not in the timeline")
+    candidate.score = weights.unknown_prior
+    candidate.evidence.factors = [Factor("prior", "unknown", weights.unknown_prior)]
+    return candidate
+
+
+def score_suspects(suspects: list[Suspect], scorer: Scorer, temperature: float) -> list[Candidate]:
+    """Score, add ``unknown``, calibrate and rank: the candidates best first, ranks from 1."""
+    candidates = []
+    for suspect in suspects:
+        factors = scorer.factors(suspect)
+        suspect.candidate.evidence.factors = factors
+        suspect.candidate.score = math.prod(f.lr for f in factors)
+        candidates.append(suspect.candidate)
+    candidates.append(unknown_candidate(scorer.w))
+    calibrate(candidates, temperature)
+    candidates.sort(key=lambda c: (-c.confidence, c.kind is CandidateKind.UNKNOWN, c.node_id or ""))
+    for rank, candidate in enumerate(candidates, start=1):
+        candidate.rank = rank
+    return candidates
