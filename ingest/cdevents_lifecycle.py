@@ -12,7 +12,7 @@ from typing import Any
 from graph.model import Node, Provenance
 from graph.schema import NodeLabel, node_id
 from ingest.cdevents_envelope import Event, artifact_ref, opt, purl_version
-from ingest.ids import environment_id
+from ingest.ids import environment_id, pull_request_id, repository_name
 from ingest.records import ReadResult
 
 _CONTENT = "subject.content"
@@ -93,14 +93,16 @@ def run_event(event: Event, prov: Provenance) -> ReadResult:
 
 
 def change_event(event: Event, prov: Provenance) -> ReadResult:
-    """``change.*`` -> a PullRequest node ``pr:<repository>#<subject.id>``.
+    """``change.*`` -> a PullRequest node ``pr:<repository short name>#<subject.id>``.
 
     The repository is ``subject.content.repository.id`` when given, else
-    ``subject.source``; with neither the key is ``subject.id`` alone.
+    ``subject.source``; its last path segment names it, as the git reader does
+    (:func:`ingest.ids.pull_request_id`), so both describe one pull request.
+    With neither the key is ``subject.id`` alone.
     """
     repo = opt(event.content, "repository", _CONTENT, dict) or {}
     repository = opt(repo, "id", f"{_CONTENT}.repository") or event.subject_source
-    key = f"{repository.strip()}#{event.subject_id}" if repository and repository.strip() else event.subject_id
+    named = bool(repository and repository.strip() and repository_name(repository))
     props = {
         "state": event.predicate,
         "number": event.subject_id,
@@ -112,5 +114,6 @@ def change_event(event: Event, prov: Provenance) -> ReadResult:
         "last_event_type": event.type,
     }
     # only created events describe the change; the reader names a PR without one by its key
-    node = Node(node_id(NodeLabel.PULL_REQUEST, key), NodeLabel.PULL_REQUEST, prov, name=props["description"], props=props)
+    pr_id = pull_request_id(str(repository), event.subject_id) if named else node_id(NodeLabel.PULL_REQUEST, event.subject_id)
+    node = Node(pr_id, NodeLabel.PULL_REQUEST, prov, name=props["description"], props=props)
     return ReadResult(nodes=[node])

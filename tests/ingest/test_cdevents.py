@@ -179,7 +179,7 @@ def test_pipeline_and_task_runs(estate: ReadResult) -> None:
 
 
 def test_change_events_fold_into_a_pull_request(estate: ReadResult) -> None:
-    pr = nodes(estate)["pr:shop/checkout#482"]
+    pr = nodes(estate)["pr:checkout#482"]
     assert pr.label is NodeLabel.PULL_REQUEST
     assert pr.name == "Retry payment authorisation on 503 from payments"
     assert pr.props["state"] == "merged"
