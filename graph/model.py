@@ -136,6 +136,8 @@ class Node:
     placeholder: bool = False
     recorded_at: datetime | None = None
     retired_at: datetime | None = None
+    # computed once: the planners and backends ask for it many times per write
+    _hash: str = field(init=False, repr=False, compare=False, default="")
 
     def __post_init__(self) -> None:
         check_node_id(self.id, self.label)
@@ -143,11 +145,13 @@ class Node:
         object.__setattr__(self, "props", clean_props(self.props, where, NODE_RESERVED))
         for name in ("at", "valid_from", "valid_to", "recorded_at", "retired_at"):
             object.__setattr__(self, name, _opt_utc(getattr(self, name), f"{where}.{name}"))
+        digest = _digest(self.label, self.name, self.props, self.at, self.valid_from, self.valid_to, self.placeholder)
+        object.__setattr__(self, "_hash", digest)
 
     @property
     def content_hash(self) -> str:
         """A digest of what the node asserts (not of when or by whom)."""
-        return _digest(self.label, self.name, self.props, self.at, self.valid_from, self.valid_to, self.placeholder)
+        return self._hash
 
 
 def edge_id(type_: RelType, src: str, dst: str, key: str = "") -> str:
@@ -182,6 +186,9 @@ class Edge:
     valid_to: datetime | None = None
     recorded_at: datetime | None = None
     retired_at: datetime | None = None
+    # computed once: the planners and backends ask for them many times per write
+    _id: str = field(init=False, repr=False, compare=False, default="")
+    _hash: str = field(init=False, repr=False, compare=False, default="")
 
     def __post_init__(self) -> None:
         check_edge(self.type, self.src, self.dst)
@@ -189,14 +196,16 @@ class Edge:
         object.__setattr__(self, "props", clean_props(self.props, where, EDGE_RESERVED))
         for name in ("valid_from", "valid_to", "recorded_at", "retired_at"):
             object.__setattr__(self, name, _opt_utc(getattr(self, name), f"{where}.{name}"))
+        object.__setattr__(self, "_id", edge_id(self.type, self.src, self.dst, self.key))
+        object.__setattr__(self, "_hash", _digest(self.props, self.valid_from, self.valid_to))
 
     @property
     def id(self) -> str:
-        return edge_id(self.type, self.src, self.dst, self.key)
+        return self._id
 
     @property
     def content_hash(self) -> str:
-        return _digest(self.props, self.valid_from, self.valid_to)
+        return self._hash
 
     def other(self, node: str) -> str:
         return self.dst if node == self.src else self.src

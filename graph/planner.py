@@ -18,7 +18,7 @@ alike:
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import islice
@@ -126,12 +126,12 @@ def placeholder_node(node_id: str, provenance: Provenance) -> Node:
     return Node(id=node_id, label=label_of(node_id), provenance=provenance, placeholder=True)
 
 
-def placeholders(edges: Iterable[Edge]) -> list[Node]:
-    """Stand-in nodes for every endpoint, carrying the provenance of the edge that named it."""
+def placeholders(edges: Iterable[Edge], skip: Collection[str] = frozenset()) -> list[Node]:
+    """Stand-in nodes for every endpoint not in ``skip``, with the provenance of the edge that named it."""
     out: dict[str, Node] = {}
     for edge in edges:
         for end in (edge.src, edge.dst):
-            if end not in out:
+            if end not in out and end not in skip:
                 out[end] = placeholder_node(end, edge.provenance)
     return list(out.values())
 

@@ -27,6 +27,9 @@ _INSERT_PLACEHOLDER = (
     f"INSERT INTO nodes ({NODE_COLUMNS}) VALUES ({', '.join('?' * 15)}) ON CONFLICT(id) DO UPDATE SET "
     "retired_at = NULL, valid_to = NULL WHERE nodes.placeholder = 1 AND nodes.retired_at IS NOT NULL"
 )
+_PRESENT_ENDS = (
+    "SELECT id FROM nodes WHERE id IN (SELECT value FROM json_each(?)) AND NOT (placeholder = 1 AND retired_at IS NOT NULL)"
+)
 _UNLESS_REFERENCED = (
     " AND NOT (placeholder = 1 AND EXISTS (SELECT 1 FROM edges e WHERE (e.src = nodes.id OR e.dst = nodes.id) "
     "AND e.retired_at IS NULL))"
@@ -66,7 +69,11 @@ class SqliteBatch:
     def upsert_edges(self, edges: Iterable[Edge]) -> None:
         for chunk in chunks(edges):
             chunk = last_wins(chunk)
-            self._conn.executemany(_INSERT_PLACEHOLDER, [node_row(n, self.now) for n in placeholders(chunk)])
+            ends = {e.src for e in chunk} | {e.dst for e in chunk}
+            # only endpoints that are missing (or retired placeholders to revive) need a stand-in
+            present = {r[0] for r in self._conn.execute(_PRESENT_ENDS, (ids_param(list(ends)),))}
+            stubs = placeholders(chunk, skip=present)
+            self._conn.executemany(_INSERT_PLACEHOLDER, [node_row(n, self.now) for n in stubs])
             ids = ids_param([e.id for e in chunk])
             current = {
                 s.id: s
