@@ -40,6 +40,7 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/graph.py
+	$(BIN)/python bench/ingest_events.py
 
 neo4j:
 	$(PYTHON) $(NEO4J_DEV) start --port $(NEO4J_PORT)
