@@ -284,7 +284,7 @@ def run_sqlite(run: BackendRun, sizes: list[Size], args: argparse.Namespace) -> 
     run.info = f"SQLite {sqlite3.sqlite_version} (WAL, synchronous=NORMAL), database file in the temp dir"
     for size in [*sizes, *args.extra_sizes]:
         _measure(run, size, args, sqlite_path=_fresh_db(args, size))
-        if args.profile and size is args.profile_size:  # early, so a long run cut short still has it
+        if "sqlite" in args.profile and size is args.profile_size:  # early, so a run cut short still has it
             run.profile = profile(_job("sqlite", size, sqlite_path=_fresh_db(args, size)), args)
 
 
@@ -309,7 +309,7 @@ def run_neo4j(run: BackendRun, sizes: list[Size], warmup: Size | None, args: arg
             wipe(server.uri)
             _measure(run, size, args, neo4j_uri=server.uri, server_pid=server.pid)
             run.rows[-1].server_rss_mib = server_rss_mib(server.pid)
-            if args.profile and size is args.profile_size:  # early, so a long run cut short still has it
+            if "neo4j" in args.profile and size is args.profile_size:  # early, so a run cut short still has it
                 wipe(server.uri)
                 run.profile = profile(_job("neo4j", size, neo4j_uri=server.uri, server_pid=server.pid), args)
 
@@ -547,7 +547,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--files", type=int, default=20, help="CDEvents files (alerts: a quarter as many; default 20)")
     p.add_argument("--backends", default="sqlite,neo4j", help="comma-separated: sqlite,neo4j")
     p.add_argument("--quick", action="store_true", help="50 services, 5k events, sqlite only; no docs write unless --out")
-    p.add_argument("--no-profile", dest="profile", action="store_false", help="skip the cProfile run")
+    p.add_argument("--profile", default="sqlite,neo4j", help="backends to profile with cProfile ('' for none)")
     p.add_argument("--profile-events", type=int, default=None, help="profile this size (default the smaller)")
     p.add_argument("--profile-dir", type=Path, default=None, help="also keep the .pstats files here")
     p.add_argument("--out", type=Path, default=None, help=f"markdown file to update (default {DEFAULT_OUT})")
@@ -605,8 +605,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.quick:
         args.services, args.events, args.files = min(args.services, 50), min(args.events, 5_000), min(args.files, 4)
-        args.backends, args.profile = "sqlite", False
+        args.backends, args.profile = "sqlite", ""
     args.backends = [b.strip() for b in args.backends.split(",") if b.strip()]
+    args.profile = [b.strip() for b in args.profile.split(",") if b.strip()]
     if any(b not in TARGETS for b in args.backends):
         print(f"bench/ingest_events.py: unknown backend in {args.backends} (expected sqlite, neo4j)", file=sys.stderr)
         return 2
