@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from typing import Literal
 
 from graph.errors import RecordError
-from graph.schema import NodeLabel, RelType, check_edge, check_node_id
+from graph.schema import NodeLabel, RelType, check_edge, check_node_id, is_unicode_text
 
 Scalar = str | int | float | bool
 PropValue = Scalar | list[str] | list[int] | list[float] | list[bool]
@@ -53,7 +53,11 @@ def now_utc() -> datetime:
 
 
 def _check_scalar(value: object, where: str) -> None:
-    if isinstance(value, bool | str):
+    if isinstance(value, str):
+        if not is_unicode_text(value):
+            raise RecordError(f"{where}: contains characters that are not valid Unicode text")
+        return
+    if isinstance(value, bool):
         return
     if isinstance(value, int):
         if not _INT64[0] <= value <= _INT64[1]:
@@ -112,6 +116,10 @@ class Provenance:
             raise RecordError("provenance.source: must not be empty")
         if not self.run_id:
             raise RecordError("provenance.run_id: must not be empty")
+        for name in ("source", "run_id", "location"):
+            value = getattr(self, name)
+            if value is not None and not is_unicode_text(value):
+                raise RecordError(f"provenance.{name}: contains characters that are not valid Unicode text")
         object.__setattr__(self, "ingested_at", utc(self.ingested_at, "provenance.ingested_at"))
 
 
@@ -142,6 +150,8 @@ class Node:
     def __post_init__(self) -> None:
         check_node_id(self.id, self.label)
         where = f"node {self.id[:80]!r}"
+        if self.name is not None:
+            _check_scalar(self.name, f"{where}.name")
         object.__setattr__(self, "props", clean_props(self.props, where, NODE_RESERVED))
         for name in ("at", "valid_from", "valid_to", "recorded_at", "retired_at"):
             object.__setattr__(self, name, _opt_utc(getattr(self, name), f"{where}.{name}"))
@@ -193,6 +203,7 @@ class Edge:
     def __post_init__(self) -> None:
         check_edge(self.type, self.src, self.dst)
         where = f"{self.type} edge {self.src[:60]!r}->{self.dst[:60]!r}"
+        _check_scalar(self.key, f"{where}.key")
         object.__setattr__(self, "props", clean_props(self.props, where, EDGE_RESERVED))
         for name in ("valid_from", "valid_to", "recorded_at", "retired_at"):
             object.__setattr__(self, name, _opt_utc(getattr(self, name), f"{where}.{name}"))

@@ -253,6 +253,15 @@ TEXT_FIELDS: dict[NodeLabel, tuple[str, ...]] = {label: _TEXT for label in (L.SE
 MAX_ID_LENGTH = 1024
 
 
+def is_unicode_text(text: str) -> bool:
+    """False for strings holding lone surrogates, which no store or file format can carry."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def node_id(label: NodeLabel, natural_key: str) -> str:
     """Build the stable id of a node from its label and natural key."""
     key = natural_key.strip()
@@ -263,6 +272,8 @@ def node_id(label: NodeLabel, natural_key: str) -> str:
 
 def label_of(id_: str) -> NodeLabel:
     """Return the label an id belongs to, from its prefix."""
+    if not is_unicode_text(id_):
+        raise SchemaError(f"node id {id_[:80]!r}: contains characters that are not valid Unicode text")
     prefix, sep, rest = id_.partition(":")
     if not sep or not rest:
         raise SchemaError(f"node id {id_[:80]!r}: expected '<prefix>:<key>'")

@@ -184,7 +184,7 @@ def _zone(front: dict[str, Any]) -> tzinfo:
         return UTC
     try:
         return ZoneInfo(str(name))
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # "Europe" is a folder of the zone database
         raise FormatError(f"front matter timezone: {name!r} is not an IANA time zone (e.g. Europe/Berlin)") from None
 
 

@@ -17,9 +17,14 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
+from hypothesis import settings
 
 from graph.factory import GraphConfig, open_store
 from graph.store import GraphStore
+
+# the same examples on every run: a property test found one bug then, not a different one each CI run
+settings.register_profile("vidya", derandomize=True, print_blob=True)
+settings.load_profile("vidya")
 
 ROOT = Path(__file__).resolve().parents[1]
 BACKENDS = ["sqlite", "neo4j"]
