@@ -483,7 +483,8 @@ def machine(args: argparse.Namespace, infos: list[str]) -> str:
         f"- 1-minute load average at start → end: {args.load_before:.2f} → {os.getloadavg()[0]:.2f}. The machine "
         "was shared with other test runs, so wall times are noisy; the CPU columns (this process plus, for Neo4j, "
         "the server it started) estimate an idle machine.",
-        f"- code: {_git_state()}",
+        f"- code at the start of the run: {args.git_state} (others commit while it runs; each child imports the code "
+        "when it starts)",
         *(f"- {info}" for info in infos),
     ]
     return "\n".join(lines)
@@ -611,7 +612,7 @@ def main(argv: list[str] | None = None) -> int:
     if any(b not in TARGETS for b in args.backends):
         print(f"bench/ingest_events.py: unknown backend in {args.backends} (expected sqlite, neo4j)", file=sys.stderr)
         return 2
-    args.load_before = os.getloadavg()[0]
+    args.load_before, args.git_state = os.getloadavg()[0], _git_state()
     args.runs = []
     with tempfile.TemporaryDirectory(prefix="vidya-ingest-bench-") as tmp:
         args.workdir_path = args.workdir or Path(tmp)
