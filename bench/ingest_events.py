@@ -61,6 +61,9 @@ FLAT_RATIO = 1.10
 STARTED = time.monotonic()
 
 
+_PROJECT_ROOT = str(Path(__file__).resolve().parents[1])  # only the project's own functions
+
+
 def log(message: str) -> None:
     print(f"[{time.monotonic() - STARTED:7.1f}s] {message}", file=sys.stderr, flush=True)
 
@@ -357,7 +360,7 @@ def summarise(stats_path: Path, wall: float, events: int, top: int = 15) -> str:
     lines += [f"| `{a}` | {t:.1f} | {t / total:.0%} |" for a, t in sorted(areas.items(), key=lambda kv: -kv[1])[:top]]
     lines += ["", "| function | calls | self s | cumulative s |", "|---|--:|--:|--:|"]
     by_self = sorted(entries.items(), key=lambda kv: -kv[1][2])[:top]
-    by_cum = [kv for kv in sorted(entries.items(), key=lambda kv: -kv[1][3]) if "/work/" in kv[0][0] or "vidya" in kv[0][0]]
+    by_cum = [kv for kv in sorted(entries.items(), key=lambda kv: -kv[1][3]) if kv[0][0].startswith(_PROJECT_ROOT)]
     seen: set[Any] = set()
     for func, (_, nc, tt, ct, _) in [*by_self, *by_cum[:top]]:
         if func not in seen:
