@@ -5,8 +5,10 @@ Only facts from before detection are read: incidents that started at least
 explains itself), their ``CAUSED_BY`` links, and how many changes of each kind
 each candidate entity had in ``config.history``. From these the scoring model
 learns how often a kind of change on an entity caused incidents, and which
-past incidents resemble this one. When feedback memory records confirmed
-causes as ``CAUSED_BY`` edges, they are learned from the same way.
+past incidents resemble this one. Anomalies whose cause was confirmed by
+feedback memory (:func:`agents.memory.record_outcome` writes their ``CAUSED_BY``
+edges) are learned from the same way; one that only repeats an incident already
+known (same cause within ``config.history_margin``) is counted once.
 
     history = load_history(store, detected_at, config)
     load_change_record(store, history, ["service:default/payments"], detected_at, config)
@@ -18,7 +20,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Collection
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from agents.config import DiagnosisConfig
 from agents.records import CHANGE_KINDS, CandidateKind
@@ -27,6 +29,8 @@ from graph.schema import NodeLabel, RelType, label_of
 from graph.store import GraphStore
 
 _ENTITY_CAUSES = {NodeLabel.SERVICE, NodeLabel.RESOURCE, NodeLabel.API, NodeLabel.SYSTEM}
+#: past cases with a known cause: ingested incidents, and anomalies whose cause feedback memory confirmed
+_CASE_LABELS = (NodeLabel.INCIDENT, NodeLabel.ANOMALY)
 MAX_INCIDENTS = 5000
 
 
@@ -66,7 +70,8 @@ class History:
         return earlier[-1] if earlier else None
 
 
-def _cause_kind(cause_id: str) -> CandidateKind | None:
+def cause_kind(cause_id: str) -> CandidateKind | None:
+    """The candidate kind a ``CAUSED_BY`` target stands for, or ``None`` for an unusable target."""
     label = label_of(cause_id)
     if label in CHANGE_KINDS:
         return CHANGE_KINDS[label]
@@ -80,28 +85,43 @@ def _cause_kind(cause_id: str) -> CandidateKind | None:
 def _past_incidents(
     store: GraphStore, detected_at: datetime, config: DiagnosisConfig, exclude: Collection[str]
 ) -> list[PastIncident]:
-    events = store.events(
-        (NodeLabel.INCIDENT,), detected_at - config.history, detected_at - config.history_margin, limit=MAX_INCIDENTS
-    )
+    start, end = detected_at - config.history, detected_at - config.history_margin
+    # one query per label: frequent diagnosed anomalies must not crowd incidents out of the limit
+    events = [e for label in _CASE_LABELS for e in store.events((label,), start, end, limit=MAX_INCIDENTS)]
     events = [e for e in events if e.node.id not in exclude]
     if not events:
         return []
     causes = [e for e in store.incident_edges([e.node.id for e in events], "out", (RelType.CAUSED_BY,))
               if e.dst not in exclude]
-    cause_ids = sorted({e.dst for e in causes})
-    targets: dict[str, str] = {}
-    for edge in store.incident_edges(cause_ids, "out", (RelType.TARGETS, RelType.AFFECTS)):
-        targets.setdefault(edge.src, edge.dst)
+    targets = cause_targets(store, {e.dst for e in causes})
     by_incident = {e.node.id: e for e in events}
     out: list[PastIncident] = []
     for edge in causes:
-        kind = _cause_kind(edge.dst)
+        kind = cause_kind(edge.dst)
         incident = by_incident.get(edge.src)
         if kind is None or incident is None or incident.node.at is None:
             continue
         entity = edge.dst if kind is CandidateKind.DEPENDENCY_FAILURE else targets.get(edge.dst)
         out.append(PastIncident(edge.src, incident.node.at, frozenset(incident.services), edge.dst, kind, entity))
-    return sorted(out, key=lambda i: (i.at, i.id))
+    return sorted(_without_repeats(out, config.history_margin), key=lambda i: (i.at, i.id))
+
+
+def cause_targets(store: GraphStore, cause_ids: Collection[str]) -> dict[str, str]:
+    """The entity each cause acted on: a change's ``TARGETS``, a traffic alert's ``AFFECTS`` (first by id)."""
+    targets: dict[str, str] = {}
+    for edge in store.incident_edges(sorted(set(cause_ids)), "out", (RelType.TARGETS, RelType.AFFECTS)):
+        targets.setdefault(edge.src, edge.dst)
+    return targets
+
+
+def _without_repeats(cases: list[PastIncident], margin: timedelta) -> list[PastIncident]:
+    """Drop a confirmed anomaly whose cause an incident within ``margin`` already names (the same event)."""
+    incidents = [c for c in cases if label_of(c.id) is NodeLabel.INCIDENT]
+    return [
+        c for c in cases
+        if label_of(c.id) is NodeLabel.INCIDENT
+        or not any(i.cause_id == c.cause_id and abs(i.at - c.at) <= margin for i in incidents)
+    ]
 
 
 def load_history(

@@ -1,0 +1,1 @@
+"""Remediation policies shipped with Vidya (``default.yaml``), read by :mod:`agents.policy`."""
