@@ -32,6 +32,44 @@ class Settings(BaseSettings):
     neo4j_password: SecretStr | None = None
     #: the Neo4j database name; the server's default when unset
     neo4j_database: str | None = None
+    #: URL of a Qdrant server or cluster; unset means Qdrant's local mode under ``home``
+    qdrant_url: str | None = None
+    qdrant_api_key: SecretStr | None = None
+    #: the Qdrant collection that holds section vectors
+    qdrant_collection: str = "vidya_sections"
+    #: sentence-transformers model: a directory, or the bundled all-MiniLM-L6-v2 when unset
+    embedding_model: str | None = None
+    #: where computed embeddings are cached by content hash (default ``<home>/embeddings``; may be shared)
+    embedding_cache_dir: Path | None = None
+    #: torch threads for embedding (default: one per core)
+    embedding_threads: int | None = None
+    #: retrieval preset (see ``vidya search --help``)
+    retrieval_preset: str = "default"
+    #: an OpenAI-compatible endpoint (``…/v1``) that may rewrite `vidya ask` answers from the cited passages; unset: extractive only
+    llm_url: str | None = None
+    llm_model: str = "gpt-4o-mini"
+    llm_api_key: SecretStr | None = None
+    #: the remediation policy YAML; the shipped default when unset
+    policy_file: Path | None = None
+    #: HTTP webhook that executes approved remediation actions; unset means nothing is ever executed
+    executor_url: str | None = None
+    #: bearer token sent to the executor webhook
+    executor_token: SecretStr | None = None
+    #: comma-separated names of callers allowed to execute actions (empty: nobody)
+    allowed_actors: str = ""
+
+    @property
+    def vector_path(self) -> Path:
+        """Where Qdrant's local mode keeps its files."""
+        return self.home / "qdrant"
+
+    @property
+    def embedding_cache(self) -> Path:
+        """The content-addressed cache of computed embeddings."""
+        return self.embedding_cache_dir or self.home / "embeddings"
+
+    def actors(self) -> frozenset[str]:
+        return frozenset(a.strip() for a in self.allowed_actors.split(",") if a.strip())
 
     def graph_config(self) -> GraphConfig:
         password = self.neo4j_password.get_secret_value() if self.neo4j_password else None

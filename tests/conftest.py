@@ -112,3 +112,17 @@ def graph_store(graph_config: GraphConfig, clock: Clock) -> Iterator[GraphStore]
         yield store
     finally:
         store.close()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def embedding_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """One embedding cache for the whole session, CLI subprocesses included: each text is embedded once."""
+    fixed = os.environ.get("VIDYA_TEST_EMBEDDING_CACHE")  # a developer's cache that outlives the session
+    path = Path(fixed) if fixed else tmp_path_factory.mktemp("embeddings")
+    saved = os.environ.get("VIDYA_EMBEDDING_CACHE_DIR")
+    os.environ["VIDYA_EMBEDDING_CACHE_DIR"] = str(path)
+    yield path
+    if saved is None:
+        os.environ.pop("VIDYA_EMBEDDING_CACHE_DIR", None)
+    else:
+        os.environ["VIDYA_EMBEDDING_CACHE_DIR"] = saved

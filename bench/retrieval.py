@@ -1,0 +1,226 @@
+"""Retrieval benchmark: ingest throughput against raw embedding throughput, search latency at scale, memory.
+
+1. **Raw embedding**: every section the documents reader makes of the OpenShift
+   runbook corpus, embedded by the bundled model (batch 32, no cache).
+2. **Ingest**: the same corpus through ``Ingester`` with the section indexer as
+   its sink (read, chunk, redact, graph write, embed with an empty cache, Qdrant
+   write) into a fresh data directory. The ratio ingest/raw (target ≥ 0.8) says
+   how much parsing, redaction and index writes add.
+3. **Search latency**: hybrid search (query embedding, Qdrant local mode, BM25
+   from the graph store, fusion, graph ranking) for the evaluation questions at
+   1k, 10k and 100k sections. Sizes above the corpus are the corpus's sections
+   repeated under new paths, their vectors the real ones with a little noise,
+   so both retrievers face realistic near-duplicates.
+
+    python bench/retrieval.py                         # all of it; writes docs/benchmarks.md
+    python bench/retrieval.py --sizes 1000 --no-write --json /tmp/r.json
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+if __package__ in (None, ""):
+    _root = Path(__file__).resolve().parents[1]
+    sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _root / "bench"]
+    sys.path.insert(0, str(_root))
+
+import argparse
+import json
+import random
+import resource
+import shutil
+import statistics
+import tempfile
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from api.ingestion.pipeline import Ingester
+from graph.factory import GraphConfig, open_store
+from graph.model import Edge, Node, Provenance
+from graph.schema import NodeLabel, RelType, node_id
+from ingest.documents import READER
+from ingest.records import ReadContext, SourceFile
+from retrieval.embeddings import CachedEmbedder, SentenceTransformerEmbedder
+from retrieval.indexer import SectionIndexer
+from retrieval.search import Searcher
+from retrieval.vector_index import VectorIndex, VectorPoint
+
+ROOT = Path(__file__).resolve().parents[1]
+CORPUS = ROOT.parent / "shared" / "corpora" / "openshift-runbooks"
+QUESTIONS = ROOT / "bench" / "questions" / "openshift-runbooks.jsonl"
+DOCS = ROOT / "docs" / "benchmarks.md"
+START, END = "<!-- retrieval-bench:start -->", "<!-- retrieval-bench:end -->"
+BATCH = 32
+
+
+def cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def peak_rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def corpus_sections() -> list[tuple[str, str, str]]:
+    """(source, heading, text) of every section the documents reader makes of the corpus."""
+    ctx = ReadContext(run_id="bench", ingested_at=datetime.now(UTC))
+    out: list[tuple[str, str, str]] = []
+    for path in sorted((CORPUS / "alerts").rglob("*.md")):
+        rel = path.relative_to(CORPUS).as_posix()
+        result = READER.read(SourceFile(rel, path.read_bytes(), origin=path), ctx)
+        out += [(rel, n.name or "", str(n.props["text"])) for n in result.nodes if n.label is NodeLabel.SECTION]
+    return out
+
+
+def raw_embedding(model: SentenceTransformerEmbedder, sections: list[tuple[str, str, str]]) -> dict[str, float]:
+    texts = [f"{h}\n{t}" for _, h, t in sections]
+    wall, cpu = time.perf_counter(), cpu_s()
+    model.embed_documents(texts)
+    wall, cpu = time.perf_counter() - wall, cpu_s() - cpu
+    return {"sections": len(texts), "wall_s": wall, "cpu_s": cpu, "per_s": len(texts) / wall}
+
+
+def full_ingest(model: SentenceTransformerEmbedder, work: Path) -> dict[str, float]:
+    store = open_store(GraphConfig(sqlite_path=work / "graph.db"))
+    cached = CachedEmbedder(model, work / "cache")
+    index = VectorIndex(cached.dim, path=work / "qdrant")
+    indexer = SectionIndexer(cached, index)
+    wall, cpu = time.perf_counter(), cpu_s()
+    report = Ingester(store, sinks=[indexer]).run([CORPUS / "alerts"])
+    wall, cpu = time.perf_counter() - wall, cpu_s() - cpu
+    index.close(), cached.close(), store.close()
+    n = indexer.stats.sections
+    return {"sections": n, "sources": len(report.sources), "wall_s": wall, "cpu_s": cpu, "per_s": n / wall,
+            "ok": float(report.ok)}
+
+
+def build_scaled(work: Path, size: int, sections: list[tuple[str, str, str]], vectors: list[list[float]]) -> tuple[Any, ...]:
+    """A store and index of ``size`` sections: the corpus repeated under new paths, vectors with noise."""
+    rng = random.Random(size)
+    store = open_store(GraphConfig(sqlite_path=work / f"graph-{size}.db"))
+    index = VectorIndex(len(vectors[0]), path=work / f"qdrant-{size}")
+    at = datetime(2026, 11, 1, tzinfo=UTC)
+    for start in range(0, size, 2000):
+        nodes: list[Node] = []
+        edges: list[Edge] = []
+        points: list[VectorPoint] = []
+        for i in range(start, min(size, start + 2000)):
+            src, heading, text = sections[i % len(sections)]
+            copy = i // len(sections)
+            source = src if copy == 0 else f"copy{copy}/{src}"
+            prov = Provenance(source=source, run_id="bench", ingested_at=at)
+            doc = node_id(NodeLabel.RUNBOOK, source)
+            sid = node_id(NodeLabel.SECTION, f"{source}#{i}")
+            nodes += [Node(doc, NodeLabel.RUNBOOK, prov, heading.split(" › ")[0]),
+                      Node(sid, NodeLabel.SECTION, prov, heading, {"text": text})]
+            edges.append(Edge(RelType.HAS_SECTION, doc, sid, prov))
+            base = vectors[i % len(vectors)]
+            noisy = [x + rng.gauss(0, 0.01) if copy else x for x in base]
+            norm = sum(x * x for x in noisy) ** 0.5
+            points.append(VectorPoint(sid, [x / norm for x in noisy], source=source, heading=heading, kind="runbook"))
+        with store.batch() as batch:
+            batch.upsert_nodes(nodes)
+            batch.upsert_edges(edges)
+        index.upsert(points)
+    return store, index
+
+
+def time_search(searcher: Searcher, queries: list[str], warmup: int = 5) -> dict[str, float]:
+    for q in queries[:warmup]:
+        searcher.search(q, k=10)
+    times = []
+    for q in queries:
+        t = time.perf_counter()
+        searcher.search(q, k=10)
+        times.append((time.perf_counter() - t) * 1000)
+    times.sort()
+    return {"p50_ms": statistics.median(times), "p99_ms": times[min(len(times) - 1, int(len(times) * 0.99))],
+            "queries": len(times)}
+
+
+def section_text(result: dict[str, Any]) -> str:
+    raw, ing = result["raw"], result["ingest"]
+    ratio = ing["per_s"] / raw["per_s"]
+    lines = [
+        START, "", "## Retrieval", "",
+        "All-MiniLM-L6-v2 (bundled, torch, CPU) on the OpenShift runbook corpus; hybrid search through "
+        "`retrieval.search.Searcher` with SQLite and Qdrant local mode. Produced by `bench/retrieval.py`.", "",
+        "| check | target | measured | verdict |", "|---|---|--:|---|",
+        f"| ingest throughput / raw embedding throughput | ≥ 0.8 | {ratio:.2f} | {'pass' if ratio >= 0.8 else '**FAIL**'} |",
+        f"| raw embedding throughput (sections/s, batch {BATCH}) | ≥ 50 (stretch) | {raw['per_s']:.1f} | "
+        f"{'pass' if raw['per_s'] >= 50 else 'FAIL'} |",
+    ]
+    lat = {row["size"]: row for row in result["search"]}
+    if 10000 in lat:
+        p50 = lat[10000]["p50_ms"]
+        lines.append(f"| hybrid search p50 at 10k sections | ≤ 25 ms | {p50:.1f} ms | {'pass' if p50 <= 25 else '**FAIL**'} |")
+    lines += ["", "| run | sections | wall | CPU | sections/s |", "|---|--:|--:|--:|--:|",
+              f"| raw embedding | {raw['sections']} | {raw['wall_s']:.1f} s | {raw['cpu_s']:.1f} s | {raw['per_s']:.1f} |",
+              f"| full ingest (read, redact, graph, embed, index) | {ing['sections']} | {ing['wall_s']:.1f} s | "
+              f"{ing['cpu_s']:.1f} s | {ing['per_s']:.1f} |", "",
+              "| sections | hybrid search p50 | p99 | queries | peak RSS |", "|--:|--:|--:|--:|--:|"]
+    lines += [f"| {r['size']:,} | {r['p50_ms']:.1f} ms | {r['p99_ms']:.1f} ms | {r['queries']} | {r['rss_mib']:.0f} MiB |"
+              for r in result["search"]]
+    lines += ["", f"Machine: {result['machine']}. Load average at start → end: {result['load']}.", "",
+              "Reproduce: `.venv/bin/python bench/retrieval.py` (sizes `--sizes 1000,10000,100000`).", "", END]
+    return "\n".join(lines)
+
+
+def write_docs(text: str) -> None:
+    doc = DOCS.read_text(encoding="utf-8")
+    if START in doc and END in doc:
+        head, rest = doc.split(START, 1)
+        doc = head + text + rest.split(END, 1)[1]
+    else:
+        doc = doc.rstrip("\n") + "\n\n" + text + "\n"
+    DOCS.write_text(doc, encoding="utf-8")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default="1000,10000,100000")
+    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: one per core)")
+    parser.add_argument("--json", type=Path)
+    parser.add_argument("--no-write", action="store_true")
+    args = parser.parse_args()
+    import os
+
+    load0 = os.getloadavg()[0]
+    model = SentenceTransformerEmbedder(batch_size=BATCH, threads=args.threads)
+    model.embed_query("warm up")
+    sections = corpus_sections()
+    work = Path(tempfile.mkdtemp(prefix="vidya-retrieval-bench-"))
+    try:
+        raw = raw_embedding(model, sections)
+        print(f"raw embedding: {raw['per_s']:.1f} sections/s", flush=True)
+        ingest = full_ingest(model, work / "ingest")
+        print(f"full ingest: {ingest['per_s']:.1f} sections/s (ratio {ingest['per_s'] / raw['per_s']:.2f})", flush=True)
+        vectors = model.embed_documents([f"{h}\n{t}" for _, h, t in sections[:300]])
+        queries = [json.loads(line)["query"] for line in QUESTIONS.read_text(encoding="utf-8").splitlines() if line.strip()]
+        rows = []
+        for size in [int(s) for s in args.sizes.split(",")]:
+            store, index = build_scaled(work, size, sections, vectors)
+            row = {"size": size, **time_search(Searcher(store, index, model), queries), "rss_mib": peak_rss_mib()}
+            print(f"{size:>7} sections: p50 {row['p50_ms']:.1f} ms, p99 {row['p99_ms']:.1f} ms", flush=True)
+            rows.append(row)
+            index.close(), store.close()
+        import platform
+
+        result = {"raw": raw, "ingest": ingest, "search": rows, "load": f"{load0:.1f} → {os.getloadavg()[0]:.1f}",
+                  "machine": f"{os.cpu_count()} cores, Python {platform.python_version()}"}
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=2), encoding="utf-8")
+    text = section_text(result)
+    print(text)
+    if not args.no_write:
+        write_docs(text)
+
+
+if __name__ == "__main__":
+    main()
