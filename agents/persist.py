@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 
+from agents.audit import entry_records
 from agents.records import CandidateKind, Diagnosis, short_name
 from agents.scoring import MODEL_VERSION
 from graph.model import Edge, Node, Props, Provenance
@@ -64,10 +65,25 @@ def diagnosis_records(diagnosis: Diagnosis, alert_known: bool) -> tuple[list[Nod
     return [anomaly_node, diagnosis_node], edges
 
 
+def audit_records(diagnosis: Diagnosis) -> tuple[Node, list[Edge]]:
+    """The audit entry of a diagnosis: its input anomaly and its ranked output."""
+    anomaly, top = diagnosis.anomaly, diagnosis.top
+    return entry_records(
+        "diagnosis", [diagnosis.id, anomaly.node_id],
+        {"anomaly": anomaly.node_id, "entity": anomaly.service, "signal": anomaly.signal,
+         "detected_at": anomaly.at.isoformat()},
+        {"candidates": [{"rank": c.rank, "kind": str(c.kind), "node_id": c.node_id, "entity": c.entity,
+                         "confidence": round(c.confidence, 4)} for c in diagnosis.candidates]},
+        None, "vidya", diagnosis.created_at, target=anomaly.service, run_id=diagnosis.run_id,
+        summary=f"top cause {top.kind} {top.node_id or ''} at {top.confidence:.0%}".replace("  ", " "),
+    )
+
+
 def save_diagnosis(store: GraphStore, diagnosis: Diagnosis) -> None:
-    """Write the diagnosis and its links in one all-or-nothing batch."""
+    """Write the diagnosis, its links and its audit entry in one all-or-nothing batch."""
     alert_known = bool(diagnosis.anomaly.alert_id) and store.get_node(diagnosis.anomaly.alert_id or "") is not None
     nodes, edges = diagnosis_records(diagnosis, alert_known)
+    entry, entry_edges = audit_records(diagnosis)
     with store.batch() as batch:
-        batch.upsert_nodes(nodes)
-        batch.upsert_edges(edges)
+        batch.upsert_nodes([*nodes, entry])
+        batch.upsert_edges([*edges, *entry_edges])
