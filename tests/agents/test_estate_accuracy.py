@@ -10,7 +10,6 @@ at that time (alerts are folded per fingerprint, and it fired again later).
 
 from __future__ import annotations
 
-import statistics
 from collections.abc import Iterator
 
 import pytest
@@ -27,8 +26,6 @@ FOLDERS = ("catalog", "events", "alerts", "incidents", "postmortems")
 #: the floors this suite holds the model to (measured: 31/32 and 31/32)
 MIN_AC1 = 0.90
 MIN_AC3 = 0.93
-#: a generous bound (the measured p50 is ~50 ms with sqlite): it catches an order-of-magnitude regression
-MAX_P50_MS = 250
 
 pytestmark = pytest.mark.slow
 
@@ -98,10 +95,11 @@ def test_kinds_and_source_ids_match_the_ground_truth(replayed: list[tuple[Truth,
             assert top.source_event_id == truth.cause.partition(":")[2]
 
 
-def test_confidences_sum_to_one_and_latency(replayed: list[tuple[Truth, Diagnosis]]) -> None:
+def test_confidences_sum_to_one_and_the_time_taken_is_reported(replayed: list[tuple[Truth, Diagnosis]]) -> None:
+    """Latency itself is a benchmark (bench/rca), not a timed test."""
     for _, diagnosis in replayed:
         assert abs(sum(c.confidence for c in diagnosis.candidates) - 1) < 1e-9
-    assert statistics.median(d.elapsed_ms for _, d in replayed) < MAX_P50_MS
+        assert diagnosis.elapsed_ms > 0
 
 
 def test_saving_a_diagnosis_of_the_estate(estate: GraphStore) -> None:
