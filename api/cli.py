@@ -15,7 +15,7 @@ import sys
 
 import click
 
-from api import cli_demo, cli_diagnose, cli_graph, cli_ingest
+from api import cli_demo, cli_diagnose, cli_eval, cli_graph, cli_ingest, cli_memory, cli_remediate, cli_search
 from api.output import fail
 from graph.errors import VidyaError
 
@@ -50,7 +50,8 @@ def main() -> None:
         sys.exit(130)
 
 
-for _command in [*cli_graph.COMMANDS, *cli_ingest.COMMANDS, *cli_demo.COMMANDS, *cli_diagnose.COMMANDS]:
+for _command in [*cli_graph.COMMANDS, *cli_ingest.COMMANDS, *cli_demo.COMMANDS, *cli_diagnose.COMMANDS, *cli_remediate.COMMANDS,
+                 *cli_memory.COMMANDS, *cli_search.COMMANDS, *cli_eval.COMMANDS]:
     cli.add_command(_command)
 
 if __name__ == "__main__":

@@ -172,6 +172,15 @@ class Searcher:
         return kept
 
     def _top(self, candidates: list[_Candidate], k: int) -> list[SearchHit]:
+        support = self.config.section_support
+        if support:
+            totals: dict[str, float] = defaultdict(float)
+            best: dict[str, float] = defaultdict(float)
+            for c in candidates:
+                totals[c.document_id] += c.score
+                best[c.document_id] = max(best[c.document_id], c.score)
+            for c in candidates:
+                c.score += support * (totals[c.document_id] - best[c.document_id])
         candidates.sort(key=lambda c: (-c.score, c.node.id))
         per_doc: dict[str, int] = defaultdict(int)
         hits: list[SearchHit] = []
