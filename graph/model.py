@@ -17,10 +17,10 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Literal, cast
 
 from graph.errors import RecordError
 from graph.schema import NodeLabel, RelType, check_edge, check_node_id, is_unicode_text
@@ -52,7 +52,24 @@ def now_utc() -> datetime:
     return datetime.now(UTC)
 
 
-def _check_scalar(value: object, where: str) -> None:
+def _check_scalar(value: object, where: str, prop: str | None = None) -> None:
+    """Raise unless ``value`` is a storable scalar; ``prop`` names the property it is the value of."""
+    kind = type(value)
+    if kind is str:  # the common cases first, without building the message
+        text = cast(str, value)
+        if text.isascii() or is_unicode_text(text):
+            return
+    elif kind is bool:
+        return
+    elif kind is int:
+        if _INT64[0] <= cast(int, value) <= _INT64[1]:
+            return
+    elif kind is float and math.isfinite(cast(float, value)):
+        return
+    _refuse_scalar(value, where if prop is None else f"{where}.props[{prop!r}]")
+
+
+def _refuse_scalar(value: object, where: str) -> None:
     if isinstance(value, str):
         if not is_unicode_text(value):
             raise RecordError(f"{where}: contains characters that are not valid Unicode text")
@@ -74,32 +91,42 @@ def clean_props(props: Mapping[str, object], where: str, reserved: frozenset[str
     """Validate and normalise properties: None values are dropped, lists kept homogeneous."""
     out: Props = {}
     for key, value in props.items():
-        at = f"{where}.props[{key!r}]"
         if not isinstance(key, str) or not key:
             raise RecordError(f"{where}: property names must be non-empty strings")
         if key in reserved:
-            raise RecordError(f"{at}: {key!r} is reserved for the store")
+            raise RecordError(f"{where}.props[{key!r}]: {key!r} is reserved for the store")
         if value is None:
             continue
         if isinstance(value, list | tuple):
             for item in value:
-                _check_scalar(item, at)
+                _check_scalar(item, where, key)
             if len({type(item) for item in value}) > 1:
-                raise RecordError(f"{at}: list items must all have the same type")
+                raise RecordError(f"{where}.props[{key!r}]: list items must all have the same type")
             out[key] = list(value)
         else:
-            _check_scalar(value, at)
+            _check_scalar(value, where, key)
             out[key] = value  # type: ignore[assignment]
     return out
 
 
-def _opt_utc(value: datetime | None, what: str) -> datetime | None:
-    return None if value is None else utc(value, what)
+def _times_to_utc(record: object, names: tuple[str, ...], where: str) -> None:
+    """Normalise a record's optional time fields to UTC (naive times are refused)."""
+    for name in names:
+        value = getattr(record, name)
+        if value is not None and value.tzinfo is not UTC:
+            object.__setattr__(record, name, utc(value, f"{where}.{name}"))
+
+
+_NODE_TIMES = ("at", "valid_from", "valid_to", "recorded_at", "retired_at")
+_EDGE_TIMES = ("valid_from", "valid_to", "recorded_at", "retired_at")
+
+
+# built once: ``json.dumps`` with options builds a new encoder on every call (same output)
+_ENCODE = json.JSONEncoder(sort_keys=True, default=str, ensure_ascii=False, separators=(",", ":")).encode
 
 
 def _digest(*parts: object) -> str:
-    text = json.dumps(parts, sort_keys=True, default=str, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()[:32]
+    return hashlib.sha256(_ENCODE(parts).encode()).hexdigest()[:32]
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,7 +147,8 @@ class Provenance:
             value = getattr(self, name)
             if value is not None and not is_unicode_text(value):
                 raise RecordError(f"provenance.{name}: contains characters that are not valid Unicode text")
-        object.__setattr__(self, "ingested_at", utc(self.ingested_at, "provenance.ingested_at"))
+        if self.ingested_at.tzinfo is not UTC:
+            object.__setattr__(self, "ingested_at", utc(self.ingested_at, "provenance.ingested_at"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,14 +181,17 @@ class Node:
         if self.name is not None:
             _check_scalar(self.name, f"{where}.name")
         object.__setattr__(self, "props", clean_props(self.props, where, NODE_RESERVED))
-        for name in ("at", "valid_from", "valid_to", "recorded_at", "retired_at"):
-            object.__setattr__(self, name, _opt_utc(getattr(self, name), f"{where}.{name}"))
-        digest = _digest(self.label, self.name, self.props, self.at, self.valid_from, self.valid_to, self.placeholder)
-        object.__setattr__(self, "_hash", digest)
+        _times_to_utc(self, _NODE_TIMES, where)
+        object.__setattr__(self, "_hash", self._digest())
+
+    def _digest(self) -> str:
+        return _digest(self.label, self.name, self.props, self.at, self.valid_from, self.valid_to, self.placeholder)
 
     @property
     def content_hash(self) -> str:
         """A digest of what the node asserts (not of when or by whom)."""
+        if not self._hash:  # a record read back from a store computes it when first asked
+            object.__setattr__(self, "_hash", self._digest())
         return self._hash
 
 
@@ -205,8 +236,7 @@ class Edge:
         where = f"{self.type} edge {self.src[:60]!r}->{self.dst[:60]!r}"
         _check_scalar(self.key, f"{where}.key")
         object.__setattr__(self, "props", clean_props(self.props, where, EDGE_RESERVED))
-        for name in ("valid_from", "valid_to", "recorded_at", "retired_at"):
-            object.__setattr__(self, name, _opt_utc(getattr(self, name), f"{where}.{name}"))
+        _times_to_utc(self, _EDGE_TIMES, where)
         object.__setattr__(self, "_id", edge_id(self.type, self.src, self.dst, self.key))
         object.__setattr__(self, "_hash", _digest(self.props, self.valid_from, self.valid_to))
 
@@ -216,10 +246,103 @@ class Edge:
 
     @property
     def content_hash(self) -> str:
+        if not self._hash:  # a record read back from a store computes it when first asked
+            object.__setattr__(self, "_hash", _digest(self.props, self.valid_from, self.valid_to))
         return self._hash
 
     def other(self, node: str) -> str:
         return self.dst if node == self.src else self.src
+
+
+# Records read back from a store were validated when they were written: these build them
+# without validating again (the hash is computed only if asked for). Stores only. The slot
+# descriptors' setters skip the frozen check, as ``object.__setattr__`` does, but faster.
+_new = object.__new__
+
+
+def _setters(cls: type, names: str) -> tuple[Callable[[object, object], None], ...]:
+    return tuple(cls.__dict__[name].__set__ for name in names.split())
+
+
+_PROV_SET = _setters(Provenance, "source run_id location ingested_at")
+_NODE_SET = _setters(
+    Node, "id label provenance name props at valid_from valid_to placeholder recorded_at retired_at _hash"
+)
+_EDGE_SET = _setters(Edge, "type src dst provenance props key valid_from valid_to recorded_at retired_at _id _hash")
+
+
+def trusted_provenance(source: str, run_id: str, location: str | None, ingested_at: datetime) -> Provenance:
+    """A :class:`Provenance` from a store's own row, not validated again."""
+    prov: Provenance = _new(Provenance)
+    s_source, s_run, s_location, s_ingested = _PROV_SET
+    s_source(prov, source)
+    s_run(prov, run_id)
+    s_location(prov, location)
+    s_ingested(prov, ingested_at)
+    return prov
+
+
+def trusted_node(
+    id_: str,
+    label: NodeLabel,
+    provenance: Provenance,
+    name: str | None,
+    props: Props,
+    at: datetime | None,
+    valid_from: datetime | None,
+    valid_to: datetime | None,
+    placeholder: bool,
+    recorded_at: datetime | None,
+    retired_at: datetime | None,
+    content_hash: str = "",
+) -> Node:
+    """A :class:`Node` from a store's own row (UTC times, clean props), not validated again."""
+    node: Node = _new(Node)
+    s_id, s_label, s_prov, s_name, s_props, s_at, s_from, s_to, s_placeholder, s_rec, s_ret, s_hash = _NODE_SET
+    s_id(node, id_)
+    s_label(node, label)
+    s_prov(node, provenance)
+    s_name(node, name)
+    s_props(node, props)
+    s_at(node, at)
+    s_from(node, valid_from)
+    s_to(node, valid_to)
+    s_placeholder(node, placeholder)
+    s_rec(node, recorded_at)
+    s_ret(node, retired_at)
+    s_hash(node, content_hash)
+    return node
+
+
+def trusted_edge(
+    id_: str,
+    type_: RelType,
+    src: str,
+    dst: str,
+    provenance: Provenance,
+    props: Props,
+    key: str,
+    valid_from: datetime | None,
+    valid_to: datetime | None,
+    recorded_at: datetime | None,
+    retired_at: datetime | None,
+) -> Edge:
+    """An :class:`Edge` from a store's own row (its stored id, UTC times), not validated again."""
+    edge: Edge = _new(Edge)
+    s_type, s_src, s_dst, s_prov, s_props, s_key, s_from, s_to, s_rec, s_ret, s_id, s_hash = _EDGE_SET
+    s_type(edge, type_)
+    s_src(edge, src)
+    s_dst(edge, dst)
+    s_prov(edge, provenance)
+    s_props(edge, props)
+    s_key(edge, key)
+    s_from(edge, valid_from)
+    s_to(edge, valid_to)
+    s_rec(edge, recorded_at)
+    s_ret(edge, retired_at)
+    s_id(edge, id_)
+    s_hash(edge, "")
+    return edge
 
 
 def without_system_time(record: Node | Edge) -> Node | Edge:

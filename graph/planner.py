@@ -22,13 +22,15 @@ from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import islice
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 
 from graph.model import Edge, Node, Provenance, WriteStats
 from graph.schema import RELS, label_of
 
 CHUNK = 2000
 T = TypeVar("T")
+#: relationship types with at most one current edge per source node
+FUNCTIONAL = frozenset(type_ for type_, spec in RELS.items() if spec.functional)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,8 +65,9 @@ class NodePlan:
         return WriteStats(created=len(self.inserts), updated=len(self.updates), unchanged=self.unchanged)
 
 
-@dataclass(frozen=True, slots=True)
-class EdgeInsert:
+class EdgeInsert(NamedTuple):
+    """A new edge version and the validity interval to store it with."""
+
     edge: Edge
     valid_from: datetime | None
     valid_to: datetime | None
@@ -138,7 +141,7 @@ def placeholders(edges: Iterable[Edge], skip: Collection[str] = frozenset()) -> 
 
 def functional_groups(edges: Iterable[Edge]) -> set[tuple[str, str]]:
     """(source node, type) pairs of the functional edges in a batch."""
-    return {(e.src, str(e.type)) for e in edges if RELS[e.type].functional}
+    return {(e.src, str(e.type)) for e in edges if e.type in FUNCTIONAL}
 
 
 def plan_edges(
@@ -156,9 +159,11 @@ def plan_edges(
     """
     plan = EdgePlan()
     inserted: dict[str, list[datetime | None]] = {}
-    order: list[str] = []
+    by_id: dict[str, Edge] = {}
     for edge in edges:
-        state = current.get(edge.id)
+        edge_id = edge.id
+        by_id[edge_id] = edge
+        state = current.get(edge_id) if current else None
         if state is not None and state.content_hash == edge.content_hash:
             if state.source == edge.provenance.source:
                 plan.unchanged += 1
@@ -167,17 +172,14 @@ def plan_edges(
             continue
         valid_from = edge.valid_from
         if state is not None:
-            plan.retires.append((edge.id, state.valid_to or valid_from or now))
+            plan.retires.append((edge_id, state.valid_to or valid_from or now))
             valid_from = valid_from or now
-        elif edge.id in history and valid_from is None:
+        elif valid_from is None and edge_id in history:
             valid_from = now
-        inserted[edge.id] = [valid_from, edge.valid_to]
-        order.append(edge.id)
-    by_id = {e.id: e for e in edges}
+        inserted[edge_id] = [valid_from, edge.valid_to]
+    order = list(inserted)  # insertion order: the batch order of the edges to insert
     _supersede(by_id, inserted, order, siblings, plan, now)
-    for edge_id in order:
-        valid_from, valid_to = inserted[edge_id]
-        plan.inserts.append(EdgeInsert(by_id[edge_id], valid_from, valid_to))
+    plan.inserts = [EdgeInsert(by_id[edge_id], *interval) for edge_id, interval in inserted.items()]
     return plan
 
 
@@ -199,12 +201,14 @@ def _supersede(
     now: datetime,
 ) -> None:
     """Apply functional-type supersession to the new versions and their siblings."""
+    new_ids = [i for i in order if by_id[i].type in FUNCTIONAL]
+    if not new_ids:  # siblings are only ever closed by a new functional edge
+        return
     replaced = {edge_id for edge_id, _ in plan.retires}
     groups: dict[tuple[str, str], list[_Slot]] = defaultdict(list)
     for sib in siblings:
         if sib.id not in replaced and sib.id not in inserted:
             groups[(sib.src, sib.type)].append(_Slot(sib.id, sib.valid_from, sib.valid_to, new=False))
-    new_ids = [i for i in order if RELS[by_id[i].type].functional]
     new_ids.sort(key=lambda i: (inserted[i][0] is not None, inserted[i][0] or now))
     for edge_id in new_ids:
         edge = by_id[edge_id]

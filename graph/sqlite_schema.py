@@ -2,24 +2,33 @@
 
 Times are stored as fixed-width ISO-8601 UTC text (microseconds, ``+00:00``),
 so text order is time order and every time comparison can use an index.
+
+Nodes have an integer key (``rid``) beside their text id, and edges name their
+endpoints by it: the adjacency indexes hold small integers rather than long
+text ids, and every join from an edge to its endpoints is a rowid lookup. One
+unique index over ``(id, 0 for the current version else seq)`` both finds
+every version of an edge and keeps at most one current version per id.
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from graph.model import Edge, Node, Provenance
+from graph.errors import StoreError
+from graph.model import Edge, Node, Provenance, trusted_edge, trusted_node, trusted_provenance
 from graph.schema import NodeLabel, RelType
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 DDL = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS nodes (
-    id TEXT PRIMARY KEY,
+    rid INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
     label TEXT NOT NULL,
     name TEXT,
     props TEXT NOT NULL,
@@ -42,8 +51,8 @@ CREATE TABLE IF NOT EXISTS edges (
     seq INTEGER PRIMARY KEY,
     id TEXT NOT NULL,
     type TEXT NOT NULL,
-    src TEXT NOT NULL,
-    dst TEXT NOT NULL,
+    src INTEGER NOT NULL,
+    dst INTEGER NOT NULL,
     key TEXT NOT NULL,
     props TEXT NOT NULL,
     valid_from TEXT,
@@ -56,36 +65,89 @@ CREATE TABLE IF NOT EXISTS edges (
     retired_at TEXT,
     content_hash TEXT NOT NULL
 );
-CREATE UNIQUE INDEX IF NOT EXISTS edges_current ON edges(id) WHERE retired_at IS NULL;
-CREATE INDEX IF NOT EXISTS edges_history ON edges(id, seq);
+CREATE UNIQUE INDEX IF NOT EXISTS edges_id ON edges(id, (CASE WHEN retired_at IS NULL THEN 0 ELSE seq END));
 CREATE INDEX IF NOT EXISTS edges_src ON edges(src, type);
 CREATE INDEX IF NOT EXISTS edges_dst ON edges(dst, type);
 CREATE INDEX IF NOT EXISTS edges_source ON edges(source);
 """
 
+#: page cache per connection: the indexes of a ~1M-edge estate fit (the 2 MiB default
+#: thrashes from ~100k edges on); memory is taken only as pages are read
+CACHE_MIB = 256
+#: reads go through a memory map of up to this much of the file
+MMAP_MIB = 1024
+PRAGMAS = (
+    "PRAGMA journal_mode=WAL",
+    "PRAGMA synchronous=NORMAL",
+    "PRAGMA foreign_keys=OFF",
+    f"PRAGMA cache_size=-{CACHE_MIB * 1024}",
+    "PRAGMA temp_store=MEMORY",
+    f"PRAGMA mmap_size={MMAP_MIB * 2**20}",
+)
+
 NODE_COLUMNS = (
     "id, label, name, props, at, valid_from, valid_to, placeholder, source, source_location, "
     "run_id, ingested_at, recorded_at, retired_at, content_hash"
 )
-EDGE_COLUMNS = (
+_NODE_FIELDS = NODE_COLUMNS.split(", ")
+#: the columns of a node row, read from table alias ``n``
+NODE_SELECT = ", ".join(f"n.{c}" for c in _NODE_FIELDS)
+#: an edge row with its endpoints' text ids, in the order :func:`row_edge` reads
+EDGE_SELECT = (
+    "e.id, e.type, a.id, b.id, e.key, e.props, e.valid_from, e.valid_to, e.source, e.source_location, "
+    "e.run_id, e.ingested_at, e.recorded_at, e.retired_at"
+)
+#: the tables of :data:`EDGE_SELECT`: edges with both endpoint nodes
+EDGE_FROM = "edges e JOIN nodes a ON a.rid = e.src JOIN nodes b ON b.rid = e.dst"
+EDGE_INSERT_COLUMNS = (
     "id, type, src, dst, key, props, valid_from, valid_to, source, source_location, "
     "run_id, ingested_at, recorded_at, retired_at, content_hash"
 )
+
+
+def check_version(conn: sqlite3.Connection, where: str) -> None:
+    """Refuse a database written with another table layout, naming what to do about it."""
+    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    if "nodes" not in tables:
+        return
+    found = None
+    if "meta" in tables:
+        row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        found = None if row is None else row[0]
+    if found != str(SCHEMA_VERSION):
+        raise StoreError(
+            f"the graph database {where} has schema version {found or 'unknown'}, this version of Vidya "
+            f"reads version {SCHEMA_VERSION}: move or delete the file (with its -wal and -shm files) "
+            "and ingest the sources again"
+        )
+
+
+
+#: recently encoded times: a batch repeats a few ingestion and validity times many times over
+_TS_CACHE: dict[datetime, str] = {}
 
 
 def ts(value: datetime | None) -> str | None:
     """Encode a time as fixed-width UTC text."""
     if value is None:
         return None
-    return value.astimezone(UTC).isoformat(timespec="microseconds")
+    text = _TS_CACHE.get(value)
+    if text is None:
+        if len(_TS_CACHE) >= 4096:
+            _TS_CACHE.clear()
+        text = _TS_CACHE[value] = value.astimezone(UTC).isoformat(timespec="microseconds")
+    return text
 
 
 def parse_ts(value: str | None) -> datetime | None:
-    return None if value is None else datetime.fromisoformat(value)
+    return _time(value)
+
+
+_DUMP = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode
 
 
 def dump_props(props: dict[str, Any]) -> str:
-    return json.dumps(props, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return _DUMP(props) if props else "{}"
 
 
 def ids_param(ids: Any) -> str:
@@ -93,48 +155,84 @@ def ids_param(ids: Any) -> str:
     return json.dumps(sorted(set(ids)) if not isinstance(ids, list) else ids, ensure_ascii=False)
 
 
-def node_row(node: Node, recorded_at: datetime) -> tuple[Any, ...]:
+def node_row(node: Node, recorded_at: str | None) -> tuple[Any, ...]:
     p = node.provenance
     return (
-        node.id, str(node.label), node.name, dump_props(node.props), ts(node.at), ts(node.valid_from),
+        node.id, node.label.value, node.name, dump_props(node.props), ts(node.at), ts(node.valid_from),
         ts(node.valid_to), int(node.placeholder), p.source, p.location, p.run_id, ts(p.ingested_at),
-        ts(recorded_at), None, node.content_hash,
+        recorded_at, None, node.content_hash,
     )
 
 
-def edge_row(edge: Edge, recorded_at: datetime, valid_from: datetime | None, valid_to: datetime | None) -> tuple[Any, ...]:
+def edge_row(
+    edge: Edge, src: int, dst: int, recorded_at: str | None, valid_from: datetime | None, valid_to: datetime | None
+) -> tuple[Any, ...]:
+    """The insert row of an edge version; ``src`` and ``dst`` are the endpoints' ``rid``."""
     p = edge.provenance
     return (
-        edge.id, str(edge.type), edge.src, edge.dst, edge.key, dump_props(edge.props), ts(valid_from),
-        ts(valid_to), p.source, p.location, p.run_id, ts(p.ingested_at), ts(recorded_at), None,
+        edge.id, edge.type.value, src, dst, edge.key, dump_props(edge.props), ts(valid_from),
+        ts(valid_to), p.source, p.location, p.run_id, ts(p.ingested_at), recorded_at, None,
         # the hash of what the caller asserted, not of the interval the planner stored: the
         # planner compares it with the next assertion, so re-sending the same record is a no-op
         edge.content_hash,
     )
 
 
-def _provenance(row: sqlite3.Row) -> Provenance:
-    return Provenance(
-        source=row["source"], run_id=row["run_id"], location=row["source_location"],
-        ingested_at=datetime.fromisoformat(row["ingested_at"]),
+_LABELS = {str(label): label for label in NodeLabel}
+_TYPES = {str(type_): type_ for type_ in RelType}
+# Decoded values shared between rows: the rows of one read repeat a few times and sources
+# (datetimes and provenance records are immutable, so sharing them is safe).
+_TIMES: dict[str, datetime] = {}
+_PROVENANCE: dict[tuple[str, str, str | None, str], Provenance] = {}
+_CACHE_SIZE = 4096
+#: the JSON scanner itself: props columns hold one JSON object written by :func:`dump_props`
+_scan_json: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
+
+
+def _props(text: str) -> Any:
+    return {} if text == "{}" else _scan_json(text, 0)[0]
+
+
+def _time(text: str | None) -> datetime | None:
+    if text is None:
+        return None
+    value = _TIMES.get(text)
+    if value is None:
+        if len(_TIMES) >= _CACHE_SIZE:
+            _TIMES.clear()
+        value = _TIMES[text] = datetime.fromisoformat(text)
+    return value
+
+
+def _provenance(source: str, run_id: str, location: str | None, ingested_at: str) -> Provenance:
+    key = (source, run_id, location, ingested_at)
+    prov = _PROVENANCE.get(key)
+    if prov is None:
+        if len(_PROVENANCE) >= _CACHE_SIZE:
+            _PROVENANCE.clear()
+        prov = _PROVENANCE[key] = trusted_provenance(source, run_id, location, datetime.fromisoformat(ingested_at))
+    return prov
+
+
+def row_node(row: tuple[Any, ...]) -> Node:
+    """Decode a row of :data:`NODE_COLUMNS` (validated when it was written)."""
+    (id_, label, name, props, at, valid_from, valid_to, placeholder, source, location, run_id,
+     ingested_at, recorded_at, retired_at, content_hash) = row
+    return trusted_node(
+        id_, _LABELS[label], _provenance(source, run_id, location, ingested_at), name,
+        _props(props), _time(at), _time(valid_from), _time(valid_to),
+        bool(placeholder), _time(recorded_at), _time(retired_at), content_hash,
     )
 
 
-def row_node(row: sqlite3.Row) -> Node:
-    return Node(
-        id=row["id"], label=NodeLabel(row["label"]), provenance=_provenance(row), name=row["name"],
-        props=json.loads(row["props"]), at=parse_ts(row["at"]), valid_from=parse_ts(row["valid_from"]),
-        valid_to=parse_ts(row["valid_to"]), placeholder=bool(row["placeholder"]),
-        recorded_at=parse_ts(row["recorded_at"]), retired_at=parse_ts(row["retired_at"]),
-    )
-
-
-def row_edge(row: sqlite3.Row) -> Edge:
-    return Edge(
-        type=RelType(row["type"]), src=row["src"], dst=row["dst"], provenance=_provenance(row),
-        props=json.loads(row["props"]), key=row["key"], valid_from=parse_ts(row["valid_from"]),
-        valid_to=parse_ts(row["valid_to"]), recorded_at=parse_ts(row["recorded_at"]),
-        retired_at=parse_ts(row["retired_at"]),
+def row_edge(row: tuple[Any, ...]) -> Edge:
+    """Decode a row of :data:`EDGE_SELECT` (validated when it was written)."""
+    (id_, type_, src, dst, key, props, valid_from, valid_to, source, location, run_id, ingested_at,
+     recorded_at, retired_at) = row[:14]
+    return trusted_edge(
+        id_, _TYPES[type_], src, dst, _provenance(source, run_id, location, ingested_at),
+        _props(props), key, _time(valid_from), _time(valid_to),
+        _time(recorded_at), _time(retired_at),
     )
 
 

@@ -10,6 +10,7 @@ indexed for every query path of :class:`graph.store.GraphStore`::
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
 from collections.abc import Callable, Collection, Iterable, Iterator
@@ -19,13 +20,17 @@ from pathlib import Path
 from typing import Any
 
 from graph.errors import RecordError, StoreUnavailable
-from graph.model import Counts, Direction, Edge, Node, now_utc, utc
+from graph.model import Counts, Direction, Edge, Hop, Node, now_utc, utc
 from graph.schema import EVENT_LINKS, NodeLabel, RelType
 from graph.sqlite_schema import (
     DDL,
-    EDGE_COLUMNS,
+    EDGE_FROM,
+    EDGE_SELECT,
     NODE_COLUMNS,
+    NODE_SELECT,
+    PRAGMAS,
     SCHEMA_VERSION,
+    check_version,
     ids_param,
     row_edge,
     row_node,
@@ -36,9 +41,11 @@ from graph.sqlite_text import SEARCH, apply_pending, ensure_text_index, fts5_mat
 from graph.sqlite_writes import SqliteBatch
 from graph.store import TextHit, TimelineEvent
 from graph.text_query import TEXT_LABELS, query_terms
-from graph.traversal import TraversalMixin
+from graph.traversal import TraversalMixin, first_hops
 
 BUSY_TIMEOUT_MS = 10_000
+_RIDS = "SELECT id, rid FROM nodes WHERE id IN (SELECT value FROM json_each(?)) ORDER BY rid"
+_NODES_BY_RID = f"SELECT {NODE_COLUMNS} FROM nodes WHERE rid IN (SELECT value FROM json_each(?))"
 
 
 def _json_list(values: Iterable[str]) -> str:
@@ -57,10 +64,8 @@ class SqliteGraphStore(TraversalMixin):
             self._conn = sqlite3.connect(
                 path, isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000
             )
-            self._conn.row_factory = sqlite3.Row
-            self._conn.execute("PRAGMA journal_mode=WAL")
-            self._conn.execute("PRAGMA synchronous=NORMAL")
-            self._conn.execute("PRAGMA foreign_keys=OFF")
+            for pragma in PRAGMAS:
+                self._conn.execute(pragma)
             self._conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         except (sqlite3.Error, OSError) as exc:
             raise StoreUnavailable(f"cannot open the graph database {path}: {exc}") from exc
@@ -70,6 +75,7 @@ class SqliteGraphStore(TraversalMixin):
 
     def ensure_schema(self) -> None:
         with self._lock:
+            check_version(self._conn, str(self.path))
             self._conn.executescript(DDL)
             self._conn.execute(
                 "INSERT OR REPLACE INTO meta(key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
@@ -95,7 +101,7 @@ class SqliteGraphStore(TraversalMixin):
             self._conn.execute("COMMIT")
 
     # reads ---------------------------------------------------------------------------
-    def _query(self, sql: str, params: Any = ()) -> list[sqlite3.Row]:
+    def _query(self, sql: str, params: Any = ()) -> list[Any]:
         with self._lock:
             return self._conn.execute(sql, params).fetchall()
 
@@ -144,16 +150,16 @@ class SqliteGraphStore(TraversalMixin):
 
     def get_edge(self, id_: str) -> Edge | None:
         sql = (
-            f"SELECT {EDGE_COLUMNS} FROM edges WHERE id = ? "
-            "ORDER BY retired_at IS NULL DESC, recorded_at DESC, retired_at DESC LIMIT 1"
+            f"SELECT {EDGE_SELECT} FROM {EDGE_FROM} WHERE e.id = ? "
+            "ORDER BY e.retired_at IS NULL DESC, e.recorded_at DESC, e.retired_at DESC LIMIT 1"
         )
         rows = self._query(sql, (id_,))
         return row_edge(rows[0]) if rows else None
 
     def edge_history(self, id_: str) -> list[Edge]:
         sql = (
-            f"SELECT {EDGE_COLUMNS} FROM edges WHERE id = ? "
-            "ORDER BY recorded_at, retired_at IS NULL, retired_at"
+            f"SELECT {EDGE_SELECT} FROM {EDGE_FROM} WHERE e.id = ? "
+            "ORDER BY e.recorded_at, e.retired_at IS NULL, e.retired_at"
         )
         return [row_edge(r) for r in self._query(sql, (id_,))]
 
@@ -177,14 +183,94 @@ class SqliteGraphStore(TraversalMixin):
         tail = (
             "AND (:types IS NULL OR e.type IN (SELECT value FROM json_each(:types))) AND " + " AND ".join(conds)
         )
-        base = f"SELECT e.seq, {_prefixed(EDGE_COLUMNS)} FROM edges e JOIN nodes a ON a.id = e.src JOIN nodes b ON b.id = e.dst "
+        base = f"SELECT {EDGE_SELECT}, e.seq FROM {EDGE_FROM} "
         parts = []
         if direction in ("out", "both"):
-            parts.append(base + "WHERE e.src IN (SELECT value FROM json_each(:ids)) " + tail)
+            parts.append(base + "WHERE a.id IN (SELECT value FROM json_each(:ids)) " + tail)
         if direction in ("in", "both"):
-            parts.append(base + "WHERE e.dst IN (SELECT value FROM json_each(:ids)) " + tail)
+            parts.append(base + "WHERE b.id IN (SELECT value FROM json_each(:ids)) " + tail)
         rows = self._query(" UNION ".join(parts), params)
         return sorted((row_edge(r) for r in rows), key=lambda e: (e.id, e.valid_from is not None, e.valid_from))
+
+    def _bfs(
+        self,
+        starts: Collection[str],
+        depth: int,
+        direction: Direction,
+        types: Collection[RelType] | None,
+        as_of: datetime | None,
+        max_nodes: int | None = None,
+    ) -> dict[str, int]:
+        """The mixin's breadth-first search, done in SQL on node keys only (no edge is decoded)."""
+        return {id_: level for id_, (level, _) in self._search(starts, depth, direction, types, as_of, max_nodes).items()}
+
+    def _search(
+        self,
+        starts: Collection[str],
+        depth: int,
+        direction: Direction,
+        types: Collection[RelType] | None,
+        as_of: datetime | None,
+        max_nodes: int | None = None,
+    ) -> dict[str, tuple[int, int]]:
+        """(hop distance, rid) of every node within ``depth`` hops; a start that does not exist has rid 0."""
+        seen: dict[str, tuple[int, int]] = {s: (0, 0) for s in starts}
+        frontier = []
+        for id_, rid in self._query(_RIDS, (_json_list(seen),)):
+            seen[id_] = (0, rid)
+            frontier.append(rid)
+        sql, params = self._step_sql(direction, types, as_of)
+        for level in range(1, depth + 1):
+            if not frontier:
+                break
+            params["rids"] = json.dumps(frontier)
+            found = sorted((id_, rid) for rid, id_ in self._query(sql, params) if id_ not in seen)
+            if max_nodes is not None:
+                found = found[: max(0, max_nodes - len(seen))]
+            for id_, rid in found:
+                seen[id_] = (level, rid)
+            frontier = [rid for _, rid in found]
+        return seen
+
+    def _hops(
+        self,
+        id_: str,
+        depth: int,
+        direction: Direction,
+        types: Collection[RelType] | None,
+        as_of: datetime | None,
+        limit: int | None,
+    ) -> list[Hop]:
+        """:meth:`neighbours` reading only the nodes it returns, by their integer keys."""
+        reached = self._search([id_], depth, direction, types, as_of)
+        del reached[id_]
+        wanted = first_hops({i: level for i, (level, _) in reached.items()}, limit)
+        rows = self._query(_NODES_BY_RID, (json.dumps([reached[i][1] for i in wanted]),))
+        by_id = {row[0]: row for row in rows}
+        return [Hop(row_node(by_id[i]), reached[i][0]) for i in wanted if i in by_id]
+
+    def _step_sql(
+        self, direction: Direction, types: Collection[RelType] | None, as_of: datetime | None
+    ) -> tuple[str, dict[str, Any]]:
+        """One hop from the nodes whose rids are ``:rids``: the (rid, id) of each node reached."""
+        params: dict[str, Any] = {"types": None, "now": self._now()}
+        if types is not None:
+            params["types"] = _json_list(str(RelType(t)) for t in types)
+        conds = []
+        for alias in ("e", "a", "b"):
+            cond, extra = visible(alias, as_of)
+            conds.append(cond)
+            params.update(extra)
+        tail = "AND (:types IS NULL OR e.type IN (SELECT value FROM json_each(:types))) AND " + " AND ".join(conds)
+        parts = []
+        if direction in ("out", "both"):
+            parts.append(f"SELECT b.rid, b.id FROM {EDGE_FROM} WHERE e.src IN (SELECT value FROM json_each(:rids)) {tail}")
+        if direction in ("in", "both"):
+            parts.append(
+                f"SELECT a.rid, a.id FROM {EDGE_FROM} WHERE e.dst IN (SELECT value FROM json_each(:rids)) "
+                f"AND e.src != e.dst {tail}"
+            )
+        return " UNION ".join(parts), params
 
     def events(
         self,
@@ -204,24 +290,25 @@ class SqliteGraphStore(TraversalMixin):
             "limit": limit,
         }
         sql = (
-            f"SELECT {NODE_COLUMNS} FROM nodes n WHERE n.label IN (SELECT value FROM json_each(:kinds)) "
+            f"SELECT {NODE_SELECT} FROM nodes n WHERE n.label IN (SELECT value FROM json_each(:kinds)) "
             "AND n.at >= :start AND n.at < :end AND n.retired_at IS NULL AND n.placeholder = 0 "
-            "AND (:services IS NULL OR EXISTS (SELECT 1 FROM edges e WHERE e.src = n.id "
+            "AND (:services IS NULL OR EXISTS (SELECT 1 FROM edges e WHERE e.src = n.rid "
             "AND e.type IN (SELECT value FROM json_each(:links)) AND e.retired_at IS NULL "
-            "AND e.dst IN (SELECT value FROM json_each(:services)))) "
+            "AND e.dst IN (SELECT s.rid FROM nodes s WHERE s.id IN (SELECT value FROM json_each(:services))))) "
             "ORDER BY n.at, n.id LIMIT :limit"
         )
         nodes = [row_node(r) for r in self._query(sql, params)]
         links_sql = (
-            "SELECT src, dst FROM edges WHERE src IN (SELECT value FROM json_each(:ids)) "
-            "AND type IN (SELECT value FROM json_each(:links)) AND retired_at IS NULL "
-            "AND (:services IS NULL OR dst IN (SELECT value FROM json_each(:services))) ORDER BY dst"
+            "SELECT a.id, b.id FROM edges e JOIN nodes a ON a.rid = e.src JOIN nodes b ON b.rid = e.dst "
+            "WHERE a.id IN (SELECT value FROM json_each(:ids)) "
+            "AND e.type IN (SELECT value FROM json_each(:links)) AND e.retired_at IS NULL "
+            "AND (:services IS NULL OR b.id IN (SELECT value FROM json_each(:services))) ORDER BY b.id"
         )
         links: dict[str, list[str]] = {n.id: [] for n in nodes}
         link_params = {"ids": _json_list(links), "links": params["links"], "services": params["services"]}
-        for row in self._query(links_sql, link_params):
-            if row["dst"] not in links[row["src"]]:
-                links[row["src"]].append(row["dst"])
+        for src, dst in self._query(links_sql, link_params):
+            if dst not in links[src]:
+                links[src].append(dst)
         return [TimelineEvent(node=n, services=links[n.id]) for n in nodes]
 
     def search_text(
@@ -232,7 +319,7 @@ class SqliteGraphStore(TraversalMixin):
         if not terms or limit <= 0 or not wanted:
             return []
         params = {"match": fts5_match(terms), "now": self._now(), "labels": _json_list(wanted), "limit": limit}
-        return [TextHit(r["id"], -r["bm25_rank"]) for r in self._query(SEARCH, params)]
+        return [TextHit(node_id, -rank) for node_id, rank in self._query(SEARCH, params)]
 
     def counts(self) -> Counts:
         now = {"now": self._now()}
@@ -242,9 +329,7 @@ class SqliteGraphStore(TraversalMixin):
             f"SELECT label, count(*) AS c FROM nodes n WHERE n.placeholder = 0 AND {node_vis} GROUP BY label", now
         )
         edges = self._query(f"SELECT type, count(*) AS c FROM edges e WHERE {edge_vis} GROUP BY type", now)
-        return Counts(
-            nodes={r["label"]: r["c"] for r in nodes}, relationships={r["type"]: r["c"] for r in edges}
-        )
+        return Counts(nodes=dict(nodes), relationships=dict(edges))
 
     def iter_nodes(self, *, include_retired: bool = False) -> Iterator[Node]:
         cond = "" if include_retired else "WHERE retired_at IS NULL"
@@ -252,8 +337,8 @@ class SqliteGraphStore(TraversalMixin):
             yield row_node(row)
 
     def iter_edges(self, *, include_retired: bool = False) -> Iterator[Edge]:
-        cond = "" if include_retired else "WHERE retired_at IS NULL"
-        for row in self._query(f"SELECT {EDGE_COLUMNS} FROM edges {cond} ORDER BY id, recorded_at"):
+        cond = "" if include_retired else "WHERE e.retired_at IS NULL"
+        for row in self._query(f"SELECT {EDGE_SELECT} FROM {EDGE_FROM} {cond} ORDER BY e.id, e.recorded_at"):
             yield row_edge(row)
 
 
@@ -264,7 +349,3 @@ def _json_types(value: str | int | float | bool) -> str:
     if isinstance(value, str):
         return "('text')"
     return "('integer', 'real')"
-
-
-def _prefixed(columns: str) -> str:
-    return ", ".join(f"e.{c.strip()}" for c in columns.split(","))

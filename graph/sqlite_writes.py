@@ -19,7 +19,16 @@ from graph.planner import (
     plan_edges,
     plan_nodes,
 )
-from graph.sqlite_schema import EDGE_COLUMNS, NODE_COLUMNS, dump_props, edge_row, ids_param, node_row, parse_ts, ts
+from graph.sqlite_schema import (
+    EDGE_INSERT_COLUMNS,
+    NODE_COLUMNS,
+    dump_props,
+    edge_row,
+    ids_param,
+    node_row,
+    parse_ts,
+    ts,
+)
 
 _INSERT_NODE = f"INSERT INTO nodes ({NODE_COLUMNS}) VALUES ({', '.join('?' * 15)})"
 # a placeholder is created once; a retired one comes back when an edge names it again
@@ -27,18 +36,31 @@ _INSERT_PLACEHOLDER = (
     f"INSERT INTO nodes ({NODE_COLUMNS}) VALUES ({', '.join('?' * 15)}) ON CONFLICT(id) DO UPDATE SET "
     "retired_at = NULL, valid_to = NULL WHERE nodes.placeholder = 1 AND nodes.retired_at IS NOT NULL"
 )
-_PRESENT_ENDS = (
-    "SELECT id FROM nodes WHERE id IN (SELECT value FROM json_each(?)) AND NOT (placeholder = 1 AND retired_at IS NOT NULL)"
+#: the rid of each endpoint that exists, and whether it is a retired placeholder (to revive)
+_ENDS = (
+    "SELECT id, rid, placeholder = 1 AND retired_at IS NOT NULL FROM nodes "
+    "WHERE id IN (SELECT value FROM json_each(?))"
 )
+_RIDS = "SELECT id, rid FROM nodes WHERE id IN (SELECT value FROM json_each(?))"
 _UNLESS_REFERENCED = (
-    " AND NOT (placeholder = 1 AND EXISTS (SELECT 1 FROM edges e WHERE (e.src = nodes.id OR e.dst = nodes.id) "
+    " AND NOT (placeholder = 1 AND EXISTS (SELECT 1 FROM edges e WHERE (e.src = nodes.rid OR e.dst = nodes.rid) "
     "AND e.retired_at IS NULL))"
+)
+#: every stored version of the given edge ids, with its source node's text id
+_VERSIONS = (
+    "SELECT e.id, a.id, e.type, e.content_hash, e.source, e.valid_from, e.valid_to, e.retired_at IS NULL "
+    "FROM edges e JOIN nodes a ON a.rid = e.src WHERE e.id IN (SELECT value FROM json_each(?))"
+)
+_SIBLINGS = (
+    "SELECT e.id, a.id, e.type, e.content_hash, e.source, e.valid_from, e.valid_to, 1 "
+    "FROM edges e JOIN nodes a ON a.rid = e.src WHERE e.retired_at IS NULL AND (e.src, e.type) IN "
+    "(SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?))"
 )
 _UPDATE_NODE = (
     "UPDATE nodes SET label = ?, name = ?, props = ?, at = ?, valid_from = ?, valid_to = ?, placeholder = ?, "
     "source = ?, source_location = ?, run_id = ?, ingested_at = ?, retired_at = NULL, content_hash = ? WHERE id = ?"
 )
-_INSERT_EDGE = f"INSERT INTO edges ({EDGE_COLUMNS}) VALUES ({', '.join('?' * 15)})"
+_INSERT_EDGE = f"INSERT INTO edges ({EDGE_INSERT_COLUMNS}) VALUES ({', '.join('?' * 15)})"
 _IN_IDS = "IN (SELECT value FROM json_each(?))"
 
 
@@ -62,30 +84,22 @@ class SqliteBatch:
                 r[0]: NodeState(r[0], r[1], r[2], bool(r[3]), r[4] is not None) for r in rows
             }
             plan = plan_nodes(chunk, existing)
-            self._conn.executemany(_INSERT_NODE, [node_row(n, self.now) for n in plan.inserts])
+            self._conn.executemany(_INSERT_NODE, [node_row(n, self._now) for n in plan.inserts])
             self._conn.executemany(_UPDATE_NODE, [_node_update(n) for n in plan.updates])
             self.stats.add(plan.stats())
 
     def upsert_edges(self, edges: Iterable[Edge]) -> None:
         for chunk in chunks(edges):
             chunk = last_wins(chunk)
-            ends = {e.src for e in chunk} | {e.dst for e in chunk}
-            # only endpoints that are missing (or retired placeholders to revive) need a stand-in
-            present = {r[0] for r in self._conn.execute(_PRESENT_ENDS, (ids_param(list(ends)),))}
-            stubs = placeholders(chunk, skip=present)
-            self._conn.executemany(_INSERT_PLACEHOLDER, [node_row(n, self.now) for n in stubs])
-            ids = ids_param([e.id for e in chunk])
-            current = {
-                s.id: s
-                for s in self._edge_states(f"WHERE id {_IN_IDS} AND retired_at IS NULL", (ids,))
-            }
-            history = {r[0] for r in self._conn.execute(f"SELECT DISTINCT id FROM edges WHERE id {_IN_IDS}", (ids,))}
-            groups = functional_groups(chunk)
-            siblings = self._edge_states(
-                "WHERE retired_at IS NULL AND (src, type) IN "
-                "(SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?))",
-                (json.dumps(sorted(groups)),),
-            ) if groups else []
+            rids = self._endpoints(chunk)
+            current: dict[str, EdgeState] = {}
+            history: set[str] = set()
+            for state, is_current in self._edge_states(_VERSIONS, ids_param({e.id for e in chunk})):
+                history.add(state.id)
+                if is_current:
+                    current[state.id] = state
+            groups = sorted([rids[src], type_] for src, type_ in functional_groups(chunk))
+            siblings = [state for state, _ in self._edge_states(_SIBLINGS, json.dumps(groups))] if groups else []
             plan = plan_edges(chunk, current, history, siblings, self.now)
             self._conn.executemany(
                 "UPDATE edges SET retired_at = ?, valid_to = ? WHERE id = ? AND retired_at IS NULL",
@@ -100,16 +114,38 @@ class SqliteBatch:
                 "WHERE id = ? AND retired_at IS NULL",
                 [(*_provenance_row(e), e.id) for e in plan.reprovenance],
             )
+            now = self._now
             self._conn.executemany(
-                _INSERT_EDGE, [edge_row(i.edge, self.now, i.valid_from, i.valid_to) for i in plan.inserts]
+                _INSERT_EDGE,
+                [
+                    edge_row(i.edge, rids[i.edge.src], rids[i.edge.dst], now, i.valid_from, i.valid_to)
+                    for i in plan.inserts
+                ],
             )
             self.stats.add(plan.stats())
 
-    def _edge_states(self, where: str, params: tuple[str, ...]) -> list[EdgeState]:
-        sql = f"SELECT id, src, type, content_hash, source, valid_from, valid_to FROM edges {where}"
+    def _endpoints(self, chunk: list[Edge]) -> dict[str, int]:
+        """The rid of every endpoint of ``chunk``, after adding stand-ins for the missing ones."""
+        ends = {e.src for e in chunk} | {e.dst for e in chunk}
+        rids: dict[str, int] = {}
+        revive: set[str] = set()
+        for id_, rid, retired_stub in self._conn.execute(_ENDS, (ids_param(ends),)):
+            rids[id_] = rid
+            if retired_stub:
+                revive.add(id_)
+        # only endpoints that are missing (or retired placeholders to revive) need a stand-in
+        stubs = placeholders(chunk, skip=rids.keys() - revive)
+        if stubs:
+            self._conn.executemany(_INSERT_PLACEHOLDER, [node_row(n, self._now) for n in stubs])
+            missing = {n.id for n in stubs} - rids.keys()
+            rids.update(self._conn.execute(_RIDS, (ids_param(missing),)))
+        return rids
+
+    def _edge_states(self, sql: str, param: str) -> list[tuple[EdgeState, bool]]:
+        """Stored edge versions (``sql`` is :data:`_VERSIONS` or :data:`_SIBLINGS`) and whether each is current."""
         return [
-            EdgeState(r[0], r[1], r[2], r[3], r[4], parse_ts(r[5]), parse_ts(r[6]))
-            for r in self._conn.execute(sql, params)
+            (EdgeState(r[0], r[1], r[2], r[3], r[4], parse_ts(r[5]), parse_ts(r[6])), bool(r[7]))
+            for r in self._conn.execute(sql, (param,))
         ]
 
     def retire_source(
@@ -129,21 +165,21 @@ class SqliteBatch:
         cur = self._conn.execute("DELETE FROM edges WHERE source = ?", (source,))
         self.stats.deleted += cur.rowcount
         referenced = self._conn.execute(
-            f"SELECT {NODE_COLUMNS} FROM nodes n WHERE n.source = ? AND EXISTS "
-            "(SELECT 1 FROM edges e WHERE e.src = n.id OR e.dst = n.id)",
+            "SELECT n.rid, n.id FROM nodes n WHERE n.source = ? AND EXISTS "
+            "(SELECT 1 FROM edges e WHERE e.src = n.rid OR e.dst = n.rid)",
             (source,),
         ).fetchall()
-        for row in referenced:
-            self._demote(row["id"])
+        for rid, node_id in referenced:
+            self._demote(rid, node_id)
         cur = self._conn.execute("DELETE FROM nodes WHERE source = ?", (source,))
         self.stats.deleted += cur.rowcount
 
-    def _demote(self, node_id: str) -> None:
+    def _demote(self, rid: int, node_id: str) -> None:
         """Turn a node into a placeholder owned by the first edge (by source, id) that names it."""
         row = self._conn.execute(
             "SELECT source, source_location, run_id, ingested_at FROM edges WHERE src = ? OR dst = ? "
             "ORDER BY source, id LIMIT 1",
-            (node_id, node_id),
+            (rid, rid),
         ).fetchone()
         prov = Provenance(source=row[0], run_id=row[2], location=row[1], ingested_at=datetime.fromisoformat(row[3]))
         stub = placeholder_node(node_id, prov)

@@ -3,7 +3,10 @@
 A backend supplies ``incident_edges`` (one hop, filtered by direction, type
 and time) and ``get_nodes``; neighbourhoods, k-hop subgraphs and path search
 are built here on top of them, so every backend gives the same answers by
-construction and the per-backend code stays small.
+construction and the per-backend code stays small. A backend may also replace
+``_bfs`` (the search behind neighbourhoods and subgraphs) and ``_hops`` (the
+answer of ``neighbours``) with more direct versions that return the same
+results, as the SQLite backend does with an ids-only search in SQL.
 """
 
 from __future__ import annotations
@@ -45,6 +48,16 @@ def _steps(edges: Iterable[Edge], frontier: Collection[str], direction: Directio
         if direction in ("in", "both") and edge.dst in frontier and edge.src != edge.dst:
             out.append((edge.src, edge))
     return out
+
+
+def first_hops(dist: dict[str, int], limit: int | None) -> list[str]:
+    """The ids of a search result in answer order, (depth, id), cut to ``limit``.
+
+    Only these nodes need to be read: every node a search reaches exists, because it was
+    reached through an edge whose far end is visible.
+    """
+    order = sorted(dist, key=lambda i: (dist[i], i))
+    return order if limit is None else order[:limit]
 
 
 class TraversalMixin:
@@ -126,11 +139,23 @@ class TraversalMixin:
     ) -> list[Hop]:
         _check_direction(direction)
         _check_range("depth", depth, MAX_DEPTH)
+        return self._hops(id_, depth, direction, types, as_of, limit)
+
+    def _hops(
+        self,
+        id_: str,
+        depth: int,
+        direction: Direction,
+        types: Collection[RelType] | None,
+        as_of: datetime | None,
+        limit: int | None,
+    ) -> list[Hop]:
+        """The answer of :meth:`neighbours` for checked arguments (a backend may compute it more directly)."""
         dist = self._bfs([id_], depth, direction, types, as_of)
         del dist[id_]
-        nodes = {n.id: n for n in self.get_nodes(dist)}
-        hops = sorted((Hop(nodes[i], d) for i, d in dist.items() if i in nodes), key=lambda h: (h.depth, h.node.id))
-        return hops if limit is None else hops[:limit]
+        wanted = first_hops(dist, limit)
+        nodes = {n.id: n for n in self.get_nodes(wanted)}
+        return [Hop(nodes[i], dist[i]) for i in wanted if i in nodes]
 
     def subgraph(
         self,

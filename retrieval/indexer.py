@@ -11,7 +11,9 @@ keyword index holds::
 
 The graph is written first, in one transaction per source; the vectors of that
 source follow. A crash between the two leaves sections without vectors, which
-:func:`retrieval.doctor.check` finds and :func:`retrieval.doctor.repair` fixes.
+:func:`retrieval.doctor.check` finds and :func:`retrieval.doctor.repair` fixes;
+given the store, the indexer runs that repair itself when an ingest finishes, so
+a killed ingest that is run again ends with the vectors of one clean run.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from dataclasses import dataclass
 from graph.errors import VidyaError
 from graph.model import Edge, Node
 from graph.schema import NodeLabel, RelType, label_of
+from graph.store import GraphStore
 from ingest.records import ReadResult
 from retrieval.embeddings import Embedder
 from retrieval.vector_index import VectorIndex, VectorPoint
@@ -48,12 +51,13 @@ class IndexItem:
 
 @dataclass(slots=True)
 class IndexStats:
-    """What the indexer did: sections seen, embedded by the model, served from the cache, points deleted."""
+    """What the indexer did: sections seen, embedded by the model, served from the cache, points deleted, repaired."""
 
     sections: int = 0
     embedded: int = 0
     cached: int = 0
     deleted: int = 0
+    repaired: int = 0
 
 
 def section_item(node: Node, document_id: str | None) -> IndexItem | None:
@@ -76,9 +80,10 @@ def items_from_records(nodes: Iterable[Node], edges: Iterable[Edge]) -> list[Ind
 class SectionIndexer:
     """Embeds and indexes the sections of each source the ingest pipeline writes (an ingest sink)."""
 
-    def __init__(self, embedder: Embedder, index: VectorIndex) -> None:
+    def __init__(self, embedder: Embedder, index: VectorIndex, store: GraphStore | None = None) -> None:
         self.embedder = embedder
         self.index = index
+        self.store = store
         self.stats = IndexStats()
 
     def source_written(self, path: str, result: ReadResult) -> None:
@@ -94,7 +99,16 @@ class SectionIndexer:
         self.stats.deleted += self.index.delete_source(path)
 
     def close(self) -> None:
-        """Nothing to flush: every source's points are written before ``source_written`` returns."""
+        """Repair drift left by an earlier, interrupted run (when the store was given)."""
+        if self.store is None:
+            return
+        from retrieval.doctor import check, repair
+
+        drift = check(self.store, self.index)
+        if not drift.clean:
+            repair(self.store, self.index, self.embedder, drift)
+            self.stats.repaired += len(drift.missing)
+            self.stats.deleted += len(drift.orphans)
 
     def upsert(self, items: Sequence[IndexItem]) -> int:
         """Embed ``items`` (the cache answers unchanged text) and write their points; returns how many."""

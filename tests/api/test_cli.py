@@ -17,13 +17,19 @@ from graph.rdf import parse_rdf
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def vidya(*args: str, home: Path | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith("VIDYA_")}
+#: settings the test session shares with every CLI run (the embedding cache: each text is embedded once)
+SHARED_SETTINGS = ("VIDYA_EMBEDDING_CACHE_DIR",)
+
+
+def vidya(
+    *args: str, home: Path | None = None, env: dict[str, str] | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("VIDYA_") or k in SHARED_SETTINGS}
     full_env.update(env or {})
     argv = [sys.executable, "-m", "api.cli", *args]
     if home is not None:
         argv += ["--home", str(home)]
-    return subprocess.run(argv, capture_output=True, text=True, env=full_env, cwd=ROOT, timeout=120)
+    return subprocess.run(argv, capture_output=True, text=True, env=full_env, cwd=ROOT, timeout=timeout)
 
 
 def test_help_lists_the_commands() -> None:
