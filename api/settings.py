@@ -45,7 +45,8 @@ class Settings(BaseSettings):
     embedding_threads: int | None = None
     #: retrieval preset (see ``vidya search --help``)
     retrieval_preset: str = "default"
-    #: an OpenAI-compatible endpoint (``…/v1``) that may rewrite `vidya ask` answers from the cited passages; unset: extractive only
+    #: an OpenAI-compatible endpoint (``…/v1``) that may rewrite `vidya ask` answers from the cited passages;
+    #: unset means extractive answers only
     llm_url: str | None = None
     llm_model: str = "gpt-4o-mini"
     llm_api_key: SecretStr | None = None
