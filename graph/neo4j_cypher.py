@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 
+from graph.neo4j_records import TIME_FIELDS as _TIME_FIELDS
 from graph.schema import BASE_LABEL, RelType
 from graph.text_query import TEXT_COLUMNS, TEXT_LABELS, weight
 
@@ -83,58 +84,85 @@ _VISIBLE = (
 )
 
 
-def visible(alias: str) -> str:
+# the two branches of _VISIBLE, for statements made for one mode (simpler to evaluate per row)
+_VISIBLE_NOW = "{x}.retired_at IS NULL AND ({x}.valid_to IS NULL OR {x}.valid_to > $now)"
+_VISIBLE_AS_OF = "({start} IS NULL OR {start} <= $as_of) AND ({x}.valid_to IS NULL OR {x}.valid_to > $as_of)"
+
+
+def visible(alias: str, as_of: bool | None = None) -> str:
+    """Visibility of ``alias``: now, as of ``$as_of``, or (``as_of`` None) whichever ``$as_of`` asks for."""
     if alias not in {"n", "e", "a", "b"}:  # pragma: no cover
         raise ValueError(alias)
     # an event node exists from its ``at`` on: a timeline as of T has nothing that happened after T
     start = "{x}.valid_from" if alias == "e" else "coalesce({x}.valid_from, {x}.at)"
-    return _VISIBLE.replace("{start}", start).replace("{x}", alias)
+    template = _VISIBLE if as_of is None else _VISIBLE_AS_OF if as_of else _VISIBLE_NOW
+    return "(" + template.replace("{start}", start).replace("{x}", alias) + ")"
 
+
+# --- layout ------------------------------------------------------------------------
+# a node outside ``VidyaNode`` records which property layout the database holds
+LAYOUT_GET = "MATCH (m:VidyaMeta {name: 'layout'}) RETURN m.version AS version"
+LAYOUT_SET = "MERGE (m:VidyaMeta {name: 'layout'}) SET m.version = $version"
+ANY_NODE = f"MATCH (n:{N}) RETURN count(n) > 0 AS found"
+# layout 1 stored times as DateTime values; layout 2 as epoch microseconds
+_TO_MICROS = (
+    "CASE WHEN {x}.{p} IS :: ZONED DATETIME THEN {x}.{p}.epochSeconds * 1000000 + {x}.{p}.microsecond "
+    "ELSE {x}.{p} END"
+)
+
+
+def _to_micros(alias: str) -> str:
+    return ", ".join(
+        f"{alias}.{p} = " + _TO_MICROS.replace("{x}", alias).replace("{p}", p) for p in _plain(_TIME_FIELDS, _PROPERTY)
+    )
+
+
+MIGRATE_NODES_TIMES = f"MATCH (n:{N}) CALL (n) {{ SET {_to_micros('n')} }} IN TRANSACTIONS OF 10000 ROWS"
+MIGRATE_EDGES_TIMES = f"MATCH ()-[e]->() CALL (e) {{ SET {_to_micros('e')} }} IN TRANSACTIONS OF 10000 ROWS"
 
 # --- node writes ---------------------------------------------------------------
 NODE_STATES = (
     f"UNWIND $ids AS id MATCH (n:{N} {{id: id}}) "
-    "RETURN n.id AS id, n.content_hash AS hash, n.source AS source, n.placeholder AS placeholder, "
-    "n.retired_at IS NOT NULL AS retired"
+    "RETURN collect({id: n.id, hash: n.content_hash, source: n.source, placeholder: n.placeholder, "
+    "retired: n.retired_at IS NOT NULL}) AS rows"
 )
 NODE_INSERT = f"UNWIND $rows AS r CREATE (n:{N}) SET n = r.props SET n:$(r.label)"
 NODE_UPDATE = (
     f"UNWIND $rows AS r MATCH (n:{N} {{id: r.props.id}}) "
     "WITH n, r, n.recorded_at AS recorded SET n = r.props SET n.recorded_at = recorded"
 )
+#: endpoints that need no placeholder: real nodes that exist
+REAL_NODES = f"UNWIND $ids AS id MATCH (n:{N} {{id: id}}) WHERE NOT n.placeholder RETURN collect(n.id) AS rows"
 NODE_PLACEHOLDERS = (
     f"UNWIND $rows AS r MERGE (n:{N} {{id: r.props.id}}) ON CREATE SET n = r.props, n:$(r.label) "
     "ON MATCH SET n.retired_at = CASE WHEN n.placeholder THEN null ELSE n.retired_at END, "
     "n.valid_to = CASE WHEN n.placeholder THEN null ELSE n.valid_to END"
 )
 
-# --- edge writes ---------------------------------------------------------------
-EDGE_STATES = (
-    f"UNWIND $rows AS r MATCH (a:{N} {{id: r.src}})-[e]->(b:{N} {{id: r.dst}}) WHERE e.id = r.id "
-    "RETURN e.id AS id, a.id AS src, type(e) AS type, e.retired_at IS NULL AS current, "
-    "e.content_hash AS hash, e.source AS source, e.valid_from AS valid_from, e.valid_to AS valid_to"
+# --- edge writes: one statement per type, so the relationship-id index is used ---------
+_STATE = (
+    "collect({id: e.id, src: a.id, current: e.retired_at IS NULL, hash: e.content_hash, source: e.source, "
+    "valid_from: e.valid_from, valid_to: e.valid_to}) AS rows"
 )
-EDGE_SIBLINGS = (
-    f"UNWIND $groups AS g MATCH (a:{N} {{id: g[0]}})-[e]->() WHERE type(e) = g[1] AND e.retired_at IS NULL "
-    "RETURN e.id AS id, a.id AS src, type(e) AS type, true AS current, "
-    "e.content_hash AS hash, e.source AS source, e.valid_from AS valid_from, e.valid_to AS valid_to"
+EDGE_STATES = _per_type("UNWIND $ids AS id MATCH (a)-[e:{T} {id: id}]->() RETURN " + _STATE)
+EDGE_SIBLINGS = _per_type(
+    f"UNWIND $srcs AS src MATCH (a:{N} {{id: src}})-[e:{{T}}]->() WHERE e.retired_at IS NULL RETURN " + _STATE
 )
-EDGE_RETIRE = (
-    f"UNWIND $rows AS r MATCH (a:{N} {{id: r.src}})-[e]->() WHERE e.id = r.id AND e.retired_at IS NULL "
+EDGE_RETIRE = _per_type(
+    "UNWIND $rows AS r MATCH ()-[e:{T} {id: r.id}]->() WHERE e.retired_at IS NULL "
     "SET e.retired_at = $now, e.valid_to = r.valid_to"
 )
-EDGE_CLOSE = (
-    f"UNWIND $rows AS r MATCH (a:{N} {{id: r.src}})-[e]->() WHERE e.id = r.id AND e.retired_at IS NULL "
-    "SET e.valid_to = r.valid_to"
+EDGE_CLOSE = _per_type(
+    "UNWIND $rows AS r MATCH ()-[e:{T} {id: r.id}]->() WHERE e.retired_at IS NULL SET e.valid_to = r.valid_to"
 )
-EDGE_REPROVENANCE = (
-    f"UNWIND $rows AS r MATCH (a:{N} {{id: r.src}})-[e]->() WHERE e.id = r.id AND e.retired_at IS NULL "
+EDGE_REPROVENANCE = _per_type(
+    "UNWIND $rows AS r MATCH ()-[e:{T} {id: r.id}]->() WHERE e.retired_at IS NULL "
     "SET e.source = r.source, e.source_location = r.source_location, e.run_id = r.run_id, "
     "e.ingested_at = r.ingested_at"
 )
-EDGE_INSERT = (
-    f"UNWIND $rows AS r MATCH (a:{N} {{id: r.src}}), (b:{N} {{id: r.dst}}) "
-    "CREATE (a)-[e:$(r.type)]->(b) SET e = r.props"
+EDGE_INSERT = _per_type(
+    f"UNWIND $rows AS r MATCH (a:{N} {{id: r.src}}) MATCH (b:{N} {{id: r.dst}}) "
+    "CREATE (a)-[e:{T}]->(b) SET e = r.props"
 )
 
 # --- sources -----------------------------------------------------------------------
@@ -160,25 +188,53 @@ NODES_DEMOTE_SOURCE = (
 NODES_DELETE_SOURCE = f"MATCH (n:{N}) WHERE n.source = $source DETACH DELETE n RETURN count(n) AS c"
 
 # --- reads -------------------------------------------------------------------------
-NODE_BY_ID = f"MATCH (n:{N} {{id: $id}}) RETURN n"
-NODES_BY_IDS = f"UNWIND $ids AS id MATCH (n:{N} {{id: id}}) RETURN n ORDER BY n.id"
+NODE_BY_ID = f"MATCH (n:{N} {{id: $id}}) RETURN properties(n) AS p"
+NODES_BY_IDS = f"UNWIND $ids AS id MATCH (n:{N} {{id: id}}) RETURN collect(properties(n)) AS rows"
 FIND_NODES = (
     f"MATCH (n:{N}) WHERE ($label IS NULL OR n.label = $label) AND ($name IS NULL OR n.name = $name) "
     "AND all(k IN keys($props) WHERE n[k] = $props[k]) AND ($retired OR n.retired_at IS NULL) "
-    "RETURN n ORDER BY n.id LIMIT $limit"
+    "WITH n ORDER BY n.id LIMIT $limit RETURN collect(properties(n)) AS rows"
 )
+_EDGE_ROW = "a.id AS src, b.id AS dst, type(e) AS type, properties(e) AS p"
 EDGE_BY_ID = _per_type(
-    "MATCH (a)-[e:{T} {id: $id}]->(b) RETURN a.id AS src, b.id AS dst, type(e) AS type, e "
+    "MATCH (a)-[e:{T} {id: $id}]->(b) RETURN " + _EDGE_ROW + " "
     "ORDER BY e.retired_at IS NULL DESC, e.recorded_at DESC, e.retired_at DESC LIMIT 1"
 )
 EDGE_HISTORY = _per_type(
-    "MATCH (a)-[e:{T} {id: $id}]->(b) RETURN a.id AS src, b.id AS dst, type(e) AS type, e "
+    "MATCH (a)-[e:{T} {id: $id}]->(b) RETURN " + _EDGE_ROW + " "
     "ORDER BY e.recorded_at, e.retired_at IS NULL, e.retired_at"
 )
+EDGES_BY_ELEMENT_IDS = (
+    f"UNWIND $eids AS eid MATCH (a:{N})-[e]->(b:{N}) WHERE elementId(e) = eid "
+    "RETURN collect({eid: eid, src: a.id, dst: b.id, type: type(e), p: properties(e)}) AS rows"
+)
+_PATTERNS = {"out": "(a)-[e]->(b)", "in": "(a)<-[e]-(b)", "both": "(a)-[e]-(b)"}
+
+
+def _step(direction: str, as_of: bool, tail: str) -> str:
+    return (
+        f"UNWIND $ids AS id MATCH (a:{N} {{id: id}}) WHERE {visible('a', as_of)} "
+        f"MATCH {_PATTERNS[direction]} WHERE ($types IS NULL OR type(e) IN $types) "
+        f"AND {visible('e', as_of)} AND {visible('b', as_of)} " + tail
+    )
+
+
+_STEP_KEYS = [(d, as_of) for d in _PATTERNS for as_of in (False, True)]
+#: one traversal step from the frontier ``$ids``: the visible neighbours' ids, by (direction, as_of given)
+STEP_IDS = {k: _step(*k, "RETURN collect(DISTINCT b.id) AS rows") for k in _STEP_KEYS}
+#: one step as light edge rows: element id, stable id, endpoints and start of validity
+STEP_EDGES = {
+    k: _step(
+        *k,
+        "WITH DISTINCT e RETURN collect({eid: elementId(e), id: e.id, src: startNode(e).id, dst: endNode(e).id, "
+        "valid_from: e.valid_from}) AS rows",
+    )
+    for k in _STEP_KEYS
+}
 _INCIDENT_TAIL = (
     "WHERE ($types IS NULL OR type(e) IN $types) AND "
     + " AND ".join(visible(x) for x in ("e", "a", "b"))
-    + " RETURN elementId(e) AS eid, a.id AS src, b.id AS dst, type(e) AS type, e"
+    + " RETURN collect({eid: elementId(e), src: a.id, dst: b.id, type: type(e), p: properties(e)}) AS rows"
 )
 INCIDENT_OUT = f"UNWIND $ids AS id MATCH (a:{N} {{id: id}})-[e]->(b:{N}) " + _INCIDENT_TAIL
 INCIDENT_IN = f"UNWIND $ids AS id MATCH (a:{N})-[e]->(b:{N} {{id: id}}) " + _INCIDENT_TAIL
@@ -187,20 +243,21 @@ EVENTS = (
     "AND n.retired_at IS NULL AND NOT n.placeholder "
     f"AND ($services IS NULL OR EXISTS {{ MATCH (n)-[e]->(s:{N}) WHERE type(e) IN $links "
     "AND e.retired_at IS NULL AND s.id IN $services }) "
-    "RETURN n ORDER BY n.at, n.id LIMIT $limit"
+    "WITH n ORDER BY n.at, n.id LIMIT $limit RETURN collect(properties(n)) AS rows"
 )
 EVENT_LINKS = (
     f"UNWIND $ids AS id MATCH (n:{N} {{id: id}})-[e]->(s:{N}) WHERE type(e) IN $links AND e.retired_at IS NULL "
-    "AND ($services IS NULL OR s.id IN $services) RETURN DISTINCT n.id AS src, s.id AS dst ORDER BY dst"
+    "AND ($services IS NULL OR s.id IN $services) WITH DISTINCT n.id AS src, s.id AS dst ORDER BY dst "
+    "RETURN collect({src: src, dst: dst}) AS rows"
 )
 COUNT_NODES = (
     f"MATCH (n:{N}) WHERE NOT n.placeholder AND {visible('n')} RETURN n.label AS key, count(*) AS c"
 )
 COUNT_EDGES = f"MATCH ()-[e]->() WHERE {visible('e')} RETURN type(e) AS key, count(*) AS c"
-ALL_NODES = f"MATCH (n:{N}) WHERE $retired OR n.retired_at IS NULL RETURN n ORDER BY n.id"
+ALL_NODES = f"MATCH (n:{N}) WHERE $retired OR n.retired_at IS NULL RETURN properties(n) AS p ORDER BY n.id"
 ALL_EDGES = (
     f"MATCH (a:{N})-[e]->(b:{N}) WHERE $retired OR e.retired_at IS NULL "
-    "RETURN a.id AS src, b.id AS dst, type(e) AS type, e ORDER BY e.id, e.recorded_at"
+    "RETURN " + _EDGE_ROW + " ORDER BY e.id, e.recorded_at"
 )
 
 # --- keyword search ----------------------------------------------------------------

@@ -8,7 +8,11 @@ managed transactions (retried by the driver on transient errors)::
     store.ensure_schema()
 
 Every node carries the label ``VidyaNode`` (which holds the id constraint)
-plus its schema label; relationship types are the schema's types.
+plus its schema label; relationship types are the schema's types. Times are
+stored as epoch microseconds (:mod:`graph.neo4j_records`); the schema step
+migrates a database written with the older ``DateTime`` layout
+(:mod:`graph.neo4j_schema`). Queries that return many rows collect them into
+one record, so the driver unpacks one message per query instead of one per row.
 """
 
 from __future__ import annotations
@@ -23,8 +27,11 @@ from neo4j.exceptions import AuthError, ConfigurationError, Neo4jError, ServiceU
 
 from graph import neo4j_cypher as cy
 from graph.errors import RecordError, StoreError, StoreUnavailable
-from graph.model import EDGE_RESERVED, NODE_RESERVED, Counts, Direction, Edge, Node, Provenance, edge_type_of, now_utc, utc
-from graph.neo4j_writes import Neo4jBatch, native_time
+from graph.model import Counts, Direction, Edge, Node, edge_type_of, now_utc, utc
+from graph.neo4j_records import Decoder, to_micros
+from graph.neo4j_schema import ensure_schema
+from graph.neo4j_traversal import Neo4jTraversalMixin
+from graph.neo4j_writes import Neo4jBatch
 from graph.schema import EVENT_LINKS, NodeLabel, RelType
 from graph.store import TextHit, TimelineEvent
 from graph.text_query import TEXT_LABELS, query_terms
@@ -38,38 +45,12 @@ def _q(text: str) -> LiteralString:
     return text
 
 
-def _provenance(p: dict[str, Any]) -> Provenance:
-    return Provenance(
-        source=p["source"], run_id=p["run_id"], location=p.get("source_location"),
-        ingested_at=native_time(p["ingested_at"]) or now_utc(),
-    )
+def _edges(records: Iterable[Any]) -> list[Edge]:
+    decode = Decoder()
+    return [decode.edge(r["type"], r["src"], r["dst"], r["p"]) for r in records]
 
 
-def _user_props(p: dict[str, Any], reserved: frozenset[str]) -> dict[str, Any]:
-    return {k: v for k, v in p.items() if k not in reserved}
-
-
-def to_node(entity: Any) -> Node:
-    p = dict(entity)
-    return Node(
-        id=p["id"], label=NodeLabel(p["label"]), provenance=_provenance(p), name=p.get("name"),
-        props=_user_props(p, NODE_RESERVED), at=native_time(p.get("at")), valid_from=native_time(p.get("valid_from")),
-        valid_to=native_time(p.get("valid_to")), placeholder=bool(p.get("placeholder", False)),
-        recorded_at=native_time(p.get("recorded_at")), retired_at=native_time(p.get("retired_at")),
-    )
-
-
-def to_edge(record: Any) -> Edge:
-    p = dict(record["e"])
-    return Edge(
-        type=RelType(record["type"]), src=record["src"], dst=record["dst"], provenance=_provenance(p),
-        props=_user_props(p, EDGE_RESERVED), key=p.get("key", ""), valid_from=native_time(p.get("valid_from")),
-        valid_to=native_time(p.get("valid_to")), recorded_at=native_time(p.get("recorded_at")),
-        retired_at=native_time(p.get("retired_at")),
-    )
-
-
-class Neo4jGraphStore(TraversalMixin):
+class Neo4jGraphStore(Neo4jTraversalMixin, TraversalMixin):
     """A :class:`graph.store.GraphStore` on a Neo4j 5.26+ server."""
 
     def __init__(
@@ -99,26 +80,16 @@ class Neo4jGraphStore(TraversalMixin):
         return StoreUnavailable(f"cannot reach Neo4j at {self.uri}: {reason}")
 
     def ensure_schema(self) -> None:
+        """Create constraints and indexes and bring an older layout up to date; safe to call again."""
         try:
             self._driver.verify_connectivity()
-            self._drop_outdated_text_index()
-            for statement in cy.SCHEMA:
-                self._driver.execute_query(_q(statement), database_=self._database)
-            self._driver.execute_query(_q(cy.AWAIT_INDEXES), database_=self._database)
+            ensure_schema(self._driver, self._database)
         except _UNREACHABLE as exc:
             raise self._unavailable(exc) from exc
         except Neo4jError as exc:
             raise StoreError(f"Neo4j at {self.uri} refused the schema step: {exc}") from exc
-
-    def _drop_outdated_text_index(self) -> None:
-        """Drop the full-text index if it was made with another definition (``ensure_schema`` remakes it)."""
-        records, _, _ = self._driver.execute_query(_q(cy.TEXT_INDEX_SHOW), database_=self._database)
-        for record in records:
-            config = {k: record["config"].get(k) for k in cy.TEXT_INDEX_CONFIG}
-            if (sorted(record["labels"]), sorted(record["properties"]), config) != (
-                sorted(cy.TEXT_INDEX_LABELS), sorted(cy.TEXT_INDEX_PROPERTIES), cy.TEXT_INDEX_CONFIG
-            ):
-                self._driver.execute_query(_q(cy.TEXT_INDEX_DROP), database_=self._database)
+        except StoreError as exc:
+            raise StoreError(f"Neo4j at {self.uri}: {exc}") from exc
 
     def close(self) -> None:
         self._driver.close()
@@ -150,15 +121,25 @@ class Neo4jGraphStore(TraversalMixin):
             raise StoreError(f"Neo4j at {self.uri} failed a query: {exc}") from exc
         return records
 
+    def _rows(self, query: str, **params: Any) -> list[Any]:
+        """The ``rows`` list a statement collects into its single record."""
+        records = self._read(query, **params)
+        return list(records[0]["rows"]) if records else []
+
     def _time_params(self, as_of: datetime | None) -> dict[str, Any]:
-        return {"now": utc(self._clock(), "clock"), "as_of": None if as_of is None else utc(as_of, "as_of")}
+        return {
+            "now": to_micros(utc(self._clock(), "clock")),
+            "as_of": None if as_of is None else to_micros(utc(as_of, "as_of")),
+        }
 
     def get_node(self, id_: str) -> Node | None:
         records = self._read(cy.NODE_BY_ID, id=id_)
-        return to_node(records[0]["n"]) if records else None
+        return Decoder().node(records[0]["p"]) if records else None
 
     def get_nodes(self, ids: Iterable[str]) -> list[Node]:
-        return [to_node(r["n"]) for r in self._read(cy.NODES_BY_IDS, ids=sorted(set(ids)))]
+        decode = Decoder()
+        nodes = [decode.node(p) for p in self._rows(cy.NODES_BY_IDS, ids=list(set(ids)))]
+        return sorted(nodes, key=lambda n: n.id)
 
     def find_nodes(
         self,
@@ -172,18 +153,26 @@ class Neo4jGraphStore(TraversalMixin):
         for key, value in (props or {}).items():
             if not isinstance(value, str | int | float | bool):
                 raise RecordError(f"find_nodes: property {key!r} must be compared with a scalar")
-        records = self._read(
+        records = self._rows(
             cy.FIND_NODES, label=None if label is None else str(NodeLabel(label)), name=name,
             props=props or {}, retired=include_retired, limit=limit,
         )
-        return [to_node(r["n"]) for r in records]
+        decode = Decoder()
+        return [decode.node(p) for p in records]
 
     def get_edge(self, id_: str) -> Edge | None:
         records = self._read(cy.EDGE_BY_ID[edge_type_of(id_)], id=id_)
-        return to_edge(records[0]) if records else None
+        return _edges(records)[0] if records else None
 
     def edge_history(self, id_: str) -> list[Edge]:
-        return [to_edge(r) for r in self._read(cy.EDGE_HISTORY[edge_type_of(id_)], id=id_)]
+        return _edges(self._read(cy.EDGE_HISTORY[edge_type_of(id_)], id=id_))
+
+    def edges_by_element_ids(self, eids: Collection[str]) -> dict[str, Edge]:
+        """Edge versions by their Neo4j element ids (path search finds them so)."""
+        if not eids:
+            return {}
+        records = self._rows(cy.EDGES_BY_ELEMENT_IDS, eids=sorted(eids))
+        return dict(zip((r["eid"] for r in records), _edges(records), strict=True))
 
     def incident_edges(
         self,
@@ -200,10 +189,10 @@ class Neo4jGraphStore(TraversalMixin):
         }
         records: dict[str, Any] = {}
         if direction in ("out", "both"):
-            records.update((r["eid"], r) for r in self._read(cy.INCIDENT_OUT, **params))
+            records.update((r["eid"], r) for r in self._rows(cy.INCIDENT_OUT, **params))
         if direction in ("in", "both"):
-            records.update((r["eid"], r) for r in self._read(cy.INCIDENT_IN, **params))
-        edges = [to_edge(r) for r in records.values()]
+            records.update((r["eid"], r) for r in self._rows(cy.INCIDENT_IN, **params))
+        edges = _edges(records.values())
         return sorted(edges, key=lambda e: (e.id, e.valid_from is not None, e.valid_from))
 
     def events(
@@ -217,16 +206,17 @@ class Neo4jGraphStore(TraversalMixin):
     ) -> list[TimelineEvent]:
         params: dict[str, Any] = {
             "kinds": sorted(str(NodeLabel(k)) for k in kinds),
-            "start": utc(start, "start"),
-            "end": utc(end, "end"),
+            "start": to_micros(utc(start, "start")),
+            "end": to_micros(utc(end, "end")),
             "links": sorted(str(t) for t in EVENT_LINKS),
             "services": None if services is None else sorted(set(services)),
         }
-        nodes = [to_node(r["n"]) for r in self._read(cy.EVENTS, limit=limit, **params)]
+        decode = Decoder()
+        nodes = [decode.node(p) for p in self._rows(cy.EVENTS, limit=limit, **params)]
         links: dict[str, list[str]] = {n.id: [] for n in nodes}
         if nodes:
             del params["kinds"], params["start"], params["end"]
-            for r in self._read(cy.EVENT_LINKS, ids=list(links), **params):
+            for r in self._rows(cy.EVENT_LINKS, ids=list(links), **params):
                 links[r["src"]].append(r["dst"])
         return [TimelineEvent(node=n, services=links[n.id]) for n in nodes]
 
@@ -238,7 +228,8 @@ class Neo4jGraphStore(TraversalMixin):
         if not terms or limit <= 0 or not wanted:
             return []
         records = self._read(
-            cy.TEXT_SEARCH, lucene=cy.lucene_query(terms), labels=wanted, limit=limit, now=utc(self._clock(), "clock")
+            cy.TEXT_SEARCH, lucene=cy.lucene_query(terms), labels=wanted, limit=limit,
+            now=to_micros(utc(self._clock(), "clock")),
         )
         return [TextHit(r["id"], float(r["score"])) for r in records]
 
@@ -256,9 +247,11 @@ class Neo4jGraphStore(TraversalMixin):
             raise self._unavailable(exc) from exc
 
     def iter_nodes(self, *, include_retired: bool = False) -> Iterator[Node]:
+        decode = Decoder()
         for record in self._stream(cy.ALL_NODES, retired=include_retired):
-            yield to_node(record["n"])
+            yield decode.node(record["p"])
 
     def iter_edges(self, *, include_retired: bool = False) -> Iterator[Edge]:
-        for record in self._stream(cy.ALL_EDGES, retired=include_retired):
-            yield to_edge(record)
+        decode = Decoder()
+        for r in self._stream(cy.ALL_EDGES, retired=include_retired):
+            yield decode.edge(r["type"], r["src"], r["dst"], r["p"])

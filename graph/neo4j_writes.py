@@ -8,6 +8,7 @@ nothing behind. Decisions come from :mod:`graph.planner`, exactly as for SQLite.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable
 from datetime import datetime
 from typing import Any
@@ -15,7 +16,8 @@ from typing import Any
 from neo4j import ManagedTransaction
 
 from graph import neo4j_cypher as cy
-from graph.model import Edge, Node, Provenance, WriteStats, utc
+from graph.model import Edge, Node, Provenance, WriteStats, edge_type_of
+from graph.neo4j_records import edge_props, from_micros, node_props, to_micros
 from graph.planner import (
     EdgeState,
     NodeState,
@@ -30,42 +32,22 @@ from graph.planner import (
 from graph.schema import LABELS, RelType
 
 Op = Callable[[ManagedTransaction, WriteStats], None]
+#: records per write statement: one round trip carries a whole chunk of a type
+CHUNK = 10_000
 
 
-def native_time(value: Any) -> datetime | None:
-    """A driver time value as an aware UTC :class:`datetime`."""
-    if value is None:
-        return None
-    native = value.to_native() if hasattr(value, "to_native") else value
-    return utc(native)
-
-
-def node_props(node: Node, recorded_at: datetime | None) -> dict[str, Any]:
-    p = node.provenance
-    core: dict[str, Any] = {
-        "id": node.id, "label": str(node.label), "name": node.name, "at": node.at,
-        "valid_from": node.valid_from, "valid_to": node.valid_to, "placeholder": node.placeholder,
-        "source": p.source, "source_location": p.location, "run_id": p.run_id, "ingested_at": p.ingested_at,
-        "recorded_at": recorded_at, "content_hash": node.content_hash,
-    }
-    return {**node.props, **{k: v for k, v in core.items() if v is not None}}
-
-
-def _edge_props(edge: Edge, recorded_at: datetime, valid_from: datetime | None, valid_to: datetime | None) -> dict[str, Any]:
-    p = edge.provenance
-    core: dict[str, Any] = {
-        "id": edge.id, "key": edge.key, "valid_from": valid_from, "valid_to": valid_to, "source": p.source,
-        "source_location": p.location, "run_id": p.run_id, "ingested_at": p.ingested_at,
-        "recorded_at": recorded_at, "content_hash": edge.content_hash,
-    }
-    return {**edge.props, **{k: v for k, v in core.items() if v is not None}}
-
-
-def _edge_state(record: Any) -> EdgeState:
+def _edge_state(record: Any, type_: str) -> EdgeState:
     return EdgeState(
-        record["id"], record["src"], record["type"], record["hash"], record["source"],
-        native_time(record["valid_from"]), native_time(record["valid_to"]),
+        record["id"], record["src"], type_, record["hash"], record["source"],
+        from_micros(record["valid_from"]), from_micros(record["valid_to"]),
     )
+
+
+def _by_type(ids: Iterable[str]) -> dict[RelType, list[str]]:
+    out: dict[RelType, list[str]] = defaultdict(list)
+    for id_ in ids:
+        out[edge_type_of(id_)].append(id_)
+    return out
 
 
 class Neo4jBatch:
@@ -73,6 +55,7 @@ class Neo4jBatch:
 
     def __init__(self, now: datetime) -> None:
         self.now = now
+        self.now_us = to_micros(now)
         self.stats = WriteStats()
         self.ops: list[Op] = []
 
@@ -83,14 +66,14 @@ class Neo4jBatch:
             op(tx, self.stats)
 
     def upsert_nodes(self, nodes: Iterable[Node]) -> None:
-        for chunk in chunks(nodes):
+        for chunk in chunks(nodes, CHUNK):
             self.ops.append(self._nodes_op(last_wins(chunk)))
 
     def _nodes_op(self, chunk: list[Node]) -> Op:
         def op(tx: ManagedTransaction, stats: WriteStats) -> None:
             existing = {
                 r["id"]: NodeState(r["id"], r["hash"], r["source"], bool(r["placeholder"]), r["retired"])
-                for r in tx.run(cy.NODE_STATES, ids=[n.id for n in chunk])
+                for r in _rows(tx, cy.NODE_STATES, ids=[n.id for n in chunk])
             }
             plan = plan_nodes(chunk, existing)
             if plan.inserts:
@@ -103,36 +86,28 @@ class Neo4jBatch:
         return op
 
     def upsert_edges(self, edges: Iterable[Edge]) -> None:
-        for chunk in chunks(edges):
+        for chunk in chunks(edges, CHUNK):
             self.ops.append(self._edges_op(last_wins(chunk)))
 
     def _edges_op(self, chunk: list[Edge]) -> Op:
         def op(tx: ManagedTransaction, stats: WriteStats) -> None:
-            stubs = [{"label": str(n.label), "props": node_props(n, self.now)} for n in placeholders(chunk)]
-            tx.run(cy.NODE_PLACEHOLDERS, rows=stubs).consume()
-            keys = [{"id": e.id, "src": e.src, "dst": e.dst} for e in chunk]
-            found = [(r["current"], _edge_state(r)) for r in tx.run(cy.EDGE_STATES, rows=keys)]
-            current = {s.id: s for is_current, s in found if is_current}
-            history = {s.id for _, s in found}
+            _placeholders(tx, chunk, self.now)
+            current, history = _edge_states(tx, chunk)
             groups = sorted(functional_groups(chunk))
-            siblings = [_edge_state(r) for r in tx.run(cy.EDGE_SIBLINGS, groups=groups)] if groups else []
+            siblings = _siblings(tx, groups)
             plan = plan_edges(chunk, current, history, siblings, self.now)
-            src_of = {s.id: s.src for s in siblings} | {e.id: e.src for e in chunk}
             if plan.retires:
-                rows = [{"id": i, "src": src_of[i], "valid_to": vt} for i, vt in plan.retires]
-                tx.run(cy.EDGE_RETIRE, rows=rows, now=self.now).consume()
+                _per_type_rows(tx, cy.EDGE_RETIRE, _closing_rows(plan.retires), now=self.now_us)
             if plan.closes:
-                rows = [{"id": i, "src": src_of[i], "valid_to": vt} for i, vt in plan.closes]
-                tx.run(cy.EDGE_CLOSE, rows=rows).consume()
+                _per_type_rows(tx, cy.EDGE_CLOSE, _closing_rows(plan.closes))
             if plan.reprovenance:
-                tx.run(cy.EDGE_REPROVENANCE, rows=[_reprovenance_row(e) for e in plan.reprovenance]).consume()
-            if plan.inserts:
-                rows = [
-                    {"src": i.edge.src, "dst": i.edge.dst, "type": str(i.edge.type),
-                     "props": _edge_props(i.edge, self.now, i.valid_from, i.valid_to)}
-                    for i in plan.inserts
-                ]
-                tx.run(cy.EDGE_INSERT, rows=rows).consume()
+                _per_type_rows(tx, cy.EDGE_REPROVENANCE, [_reprovenance_row(e) for e in plan.reprovenance])
+            inserts: dict[RelType, list[dict[str, Any]]] = defaultdict(list)
+            for i in plan.inserts:
+                props = edge_props(i.edge, self.now_us, i.valid_from, i.valid_to)
+                inserts[i.edge.type].append({"src": i.edge.src, "dst": i.edge.dst, "props": props})
+            for type_, rows in inserts.items():
+                tx.run(cy.EDGE_INSERT[type_], rows=rows).consume()
             stats.add(plan.stats())
 
         return op
@@ -143,7 +118,7 @@ class Neo4jBatch:
         keep_n, keep_e = sorted(set(keep_nodes)), sorted(set(keep_edges))
 
         def op(tx: ManagedTransaction, stats: WriteStats) -> None:
-            params = {"source": source, "now": self.now}
+            params = {"source": source, "now": self.now_us}
             # edges first: a placeholder stays while a current edge still points at it
             for type_ in RelType:
                 stats.retired += _count(tx, cy.EDGES_RETIRE_SOURCE[type_], params | {"keep": keep_e})
@@ -169,6 +144,55 @@ class Neo4jBatch:
 _STUB_PROVENANCE = Provenance(source="-", run_id="-")
 
 
+def _placeholders(tx: ManagedTransaction, chunk: list[Edge], now: datetime) -> None:
+    """Make a placeholder for every endpoint that is not a real node yet (or revive a retired one)."""
+    ends = list({end: None for e in chunk for end in (e.src, e.dst)})
+    real = set(_rows(tx, cy.REAL_NODES, ids=ends))
+    stubs = [{"label": str(n.label), "props": node_props(n, now)} for n in placeholders(chunk, skip=real)]
+    if stubs:
+        tx.run(cy.NODE_PLACEHOLDERS, rows=stubs).consume()
+
+
+def _edge_states(tx: ManagedTransaction, chunk: list[Edge]) -> tuple[dict[str, EdgeState], set[str]]:
+    """The current versions of the chunk's edges, and the ids that have any stored version."""
+    current: dict[str, EdgeState] = {}
+    history: set[str] = set()
+    for type_, ids in _by_type(e.id for e in chunk).items():
+        for r in _rows(tx, cy.EDGE_STATES[type_], ids=ids):
+            history.add(r["id"])
+            if r["current"]:
+                current[r["id"]] = _edge_state(r, str(type_))
+    return current, history
+
+
+def _siblings(tx: ManagedTransaction, groups: list[tuple[str, str]]) -> list[EdgeState]:
+    by_type: dict[str, list[str]] = defaultdict(list)
+    for src, type_ in groups:
+        by_type[type_].append(src)
+    return [
+        _edge_state(r, type_) for type_, srcs in by_type.items() for r in _rows(tx, cy.EDGE_SIBLINGS[RelType(type_)], srcs=srcs)
+    ]
+
+
+def _closing_rows(closings: list[tuple[str, datetime]]) -> list[dict[str, Any]]:
+    return [{"id": i, "valid_to": to_micros(vt)} for i, vt in closings]
+
+
+def _per_type_rows(tx: ManagedTransaction, statements: dict[RelType, str], rows: list[dict[str, Any]], **params: Any) -> None:
+    """Run the statement of each relationship type on the rows whose edge id names that type."""
+    groups: dict[RelType, list[dict[str, Any]]] = defaultdict(list)
+    for row in rows:
+        groups[edge_type_of(row["id"])].append(row)
+    for type_, group in groups.items():
+        tx.run(statements[type_], rows=group, **params).consume()
+
+
+def _rows(tx: ManagedTransaction, query: str, **params: Any) -> list[Any]:
+    """The ``rows`` list a statement collects into its single record (one message, not one per row)."""
+    record = tx.run(query, params).single(strict=True)
+    return list(record["rows"])
+
+
 def _count(tx: ManagedTransaction, query: str, params: dict[str, Any]) -> int:
     record = tx.run(query, params).single()
     return int(record["c"]) if record else 0
@@ -177,6 +201,6 @@ def _count(tx: ManagedTransaction, query: str, params: dict[str, Any]) -> int:
 def _reprovenance_row(edge: Edge) -> dict[str, Any]:
     p = edge.provenance
     return {
-        "id": edge.id, "src": edge.src, "source": p.source, "source_location": p.location,
-        "run_id": p.run_id, "ingested_at": p.ingested_at,
+        "id": edge.id, "source": p.source, "source_location": p.location,
+        "run_id": p.run_id, "ingested_at": to_micros(p.ingested_at),
     }
