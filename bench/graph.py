@@ -76,7 +76,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--workdir", type=Path, default=None, help="where SQLite files go (default: a temp dir)")
     p.add_argument("--profile-load", type=Path, default=None, help="write cProfile stats of each load here")
     p.add_argument("--neo4j-uri", default=os.environ.get("VIDYA_NEO4J_URI"), help="use this server (wiped!)")
-    p.add_argument("--neo4j-page-cache-mb", type=int, default=2048, help="dev server page cache (default 2048: the 1M store is 1.2 GiB)")
+    p.add_argument("--neo4j-page-cache-mb", type=int, default=2048, help="dev server page cache (default 2048)")
     p.add_argument(
         "--neo4j-java-opts", default="-Xms2g -Xmx2g -XX:+UseG1GC -XX:+ExitOnOutOfMemoryError", help="dev server JVM options"
     )
