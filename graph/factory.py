@@ -54,5 +54,9 @@ def open_store(
     else:
         raise StoreError(f"graph backend {config.backend!r}: expected one of {', '.join(BACKENDS)}")
     if ensure_schema:
-        store.ensure_schema()
+        try:
+            store.ensure_schema()
+        except BaseException:
+            store.close()  # a refused or unreachable store leaves no connection behind
+            raise
     return store
