@@ -43,6 +43,10 @@ class Suspect:
     callers: int = 0
     #: a failing dependency's own change from before the window (a slow burn)
     changed_earlier: ChangeEvent | None = None
+    #: a change on a dependency below a failing dependency shortly before its alert (that stayed silent)
+    deeper_change: ChangeEvent | None = None
+    #: this change was read back from before the window because its entity now fails (a slow-burn candidate)
+    slow_burn: bool = False
 
     @property
     def kind(self) -> CandidateKind:
@@ -152,11 +156,11 @@ def _explained(ctx: _Context, suspect: Suspect, entity: str, cause_at: datetime,
         suspect.evidence.alerts.append(suspect.explained_by)
 
 
-def _change_suspect(ctx: _Context, change: ChangeEvent) -> Suspect:
+def _change_suspect(ctx: _Context, change: ChangeEvent, *, slow_burn: bool = False) -> Suspect:
     name = describe_change(change.node, short_name(change.entity))
     candidate = Candidate(change.kind, change.node.id, change.entity, name, change.at)
     candidate.evidence.cause_at, candidate.evidence.detected_at = change.at, ctx.detected
-    suspect = Suspect(candidate, change=change)
+    suspect = Suspect(candidate, change=change, slow_burn=slow_burn)
     _trace(ctx, suspect, change.entity, change.at, own_alert_is_cause=False)
     until = candidate.evidence.first_symptom_at or ctx.detected
     _explained(ctx, suspect, change.entity, change.at, until)
@@ -176,6 +180,8 @@ def _alert_suspect(ctx: _Context, kind: CandidateKind, alert: AlertEvent) -> Sus
     if kind is CandidateKind.DEPENDENCY_FAILURE:
         _explained(ctx, suspect, alert.entity, alert.at, alert.at)
         _induced(ctx, suspect, alert)
+        if suspect.explained_by is None:
+            _deeper_change(ctx, suspect, alert)
     return suspect
 
 
@@ -188,6 +194,17 @@ def _induced(ctx: _Context, suspect: Suspect, alert: AlertEvent) -> None:
     ]
     if found:
         suspect.induced_by = max(found, key=lambda c: (c.at, c.node.id))
+
+
+def _deeper_change(ctx: _Context, suspect: Suspect, alert: AlertEvent) -> None:
+    """A change below the failing dependency shortly before its alert: the failure may have started there."""
+    since = alert.at - timedelta(minutes=ctx.config.weights.induced_window_minutes)
+    found = [
+        c for node in sorted(ctx.topo.dependencies_of(alert.entity)) for c in ctx.timeline.changes_on(node, alert.at)
+        if ctx.eligible(c) and c.at >= since
+    ]
+    if found:
+        suspect.deeper_change = max(found, key=lambda c: (c.at, c.node.id))
 
 
 def _dependency_suspects(ctx: _Context) -> list[Suspect]:
@@ -276,5 +293,5 @@ def slow_burn_suspects(
         own = [c for c in earlier if c.entity == alert.entity and ctx.eligible(c) and c.at <= alert.at]
         if own:
             suspect.changed_earlier = max(own, key=lambda c: (c.at, c.node.id))
-            out += [_change_suspect(ctx, c) for c in own]
+            out += [_change_suspect(ctx, c, slow_burn=True) for c in own]
     return out

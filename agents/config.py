@@ -76,6 +76,8 @@ class Weights(BaseModel):
     propagation_delay: DelayKernel = DelayKernel(
         median_minutes=3, sigma=1.0, slow_median_minutes=30, slow_sigma=1.0, slow_weight=0.1, max_lr=3.0
     )
+    #: the timing floor of a failing entity's own change read back from before the window (0: off)
+    slow_burn_min_lr: float = 0.0
     #: the window whose uniform density is the baseline of the timing ratio
     timing_reference_minutes: float = 30.0
     #: a cause may follow the first symptom by this much (clock skew, alert evaluation interval)
@@ -93,8 +95,12 @@ class Weights(BaseModel):
     explained_by_change_lr: float = 0.25
     explained_by_alert_lr: float = 0.6
     induced_lr: float = 0.3
+    deeper_change_lr: float = 0.5
     induced_window_minutes: float = 15.0
     severity_lr: dict[str, float] = {"critical": 1.5, "warning": 1.0, "info": 0.3}
+    #: alert base rate: the dependency priors assume an alert that fires by itself about this rarely
+    alert_reference_days: float = 7.0
+    alert_base_rate_min_lr: float = 0.05
     # silent dependency triangulated from its alerting callers
     min_alerting_callers: int = 2
     max_silent_candidates: int = 3

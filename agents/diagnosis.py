@@ -32,7 +32,7 @@ from datetime import datetime, timedelta
 from agents.candidates import build_suspects, slow_burn_suspects
 from agents.config import DiagnosisConfig, preset
 from agents.explain import explain_all
-from agents.history import History, load_change_record, load_history
+from agents.history import History, load_alert_record, load_change_record, load_history
 from agents.persist import save_diagnosis
 from agents.records import Anomaly, Candidate, CandidateKind, Diagnosis
 from agents.scoring import Scorer, score_suspects
@@ -75,8 +75,10 @@ def _round(
         slow = slow_burn_suspects(anomaly, topo, timeline, config, suspects, earlier)
         add_entries(timeline, topo, [s.change for s in slow if s.change], "before the window: a slow burn?")
         suspects += slow
-    entities = {s.candidate.entity for s in suspects if s.candidate.entity}
+    entities = {s.change.entity for s in suspects if s.change is not None}
     load_change_record(store, history, entities, anomaly.at, config)
+    alerting = {s.alert.entity for s in suspects if s.alert is not None}
+    load_alert_record(store, history, alerting, anomaly.at - config.max_window, config)
     symptoms = {a.entity for a in timeline.alerts if a.at <= anomaly.at}
     scorer = Scorer(config.weights, history, anomaly.service, symptoms, anomaly.at)
     return _Round(window, timeline, score_suspects(suspects, scorer, config.weights.temperature))

@@ -3,7 +3,8 @@
 Only facts from before detection are read: incidents that started at least
 ``config.history_margin`` earlier (so the incident being diagnosed never
 explains itself), their ``CAUSED_BY`` links, and how many changes of each kind
-each candidate entity had in ``config.history``. From these the scoring model
+each candidate entity had in ``config.history``, and how often each alert fired
+on each candidate entity with no incident after it (its base rate). From these the scoring model
 learns how often a kind of change on an entity caused incidents, and which
 past incidents resemble this one. Anomalies whose cause was confirmed by
 feedback memory (:func:`agents.memory.record_outcome` writes their ``CAUSED_BY``
@@ -12,6 +13,7 @@ known (same cause within ``config.history_margin``) is counted once.
 
     history = load_history(store, detected_at, config)
     load_change_record(store, history, ["service:default/payments"], detected_at, config)
+    load_alert_record(store, history, ["resource:default/payments-db"], window_start, config)
     history.caused(CandidateKind.DEPLOY, "service:default/payments")
 """
 
@@ -53,10 +55,19 @@ class History:
     deploys: dict[str, list[Node]] = field(default_factory=lambda: defaultdict(list))
     #: entities whose change record has been read
     counted: set[str] = field(default_factory=set)
+    #: earlier firings of each alert (by rule name) on each entity that no incident followed
+    alert_times: dict[tuple[str, str], list[datetime]] = field(default_factory=lambda: defaultdict(list))
+    #: entities whose alert record has been read, and the span it covers
+    alerts_counted: set[str] = field(default_factory=set)
+    alert_span: timedelta = timedelta(days=90)
 
     def changes_before(self, kind: CandidateKind, entity: str, when: datetime) -> int:
         """How many changes of ``kind`` on ``entity`` the history holds before ``when``."""
         return sum(1 for t in self.change_times.get((kind, entity), ()) if t < when)
+
+    def alert_firings(self, name: str, entity: str) -> int:
+        """How often the alert ``name`` fired on ``entity`` in the history with no incident after it."""
+        return len(self.alert_times.get((name, entity), ()))
 
     def caused(self, kind: CandidateKind, entity: str) -> int:
         return sum(1 for i in self.incidents if i.cause_kind is kind and i.cause_entity == entity)
@@ -131,6 +142,24 @@ def load_history(
     return History(incidents=_past_incidents(store, detected_at, config, exclude))
 
 
+def _linked(
+    store: GraphStore, entities: Collection[str], link: RelType, labels: Collection[NodeLabel], start: datetime,
+    end: datetime,
+) -> list[tuple[Node, str]]:
+    """Events of ``labels`` linked by ``link`` to ``entities`` with ``start <= at < end``, with the entity.
+
+    Read from the entities' side (their incoming ``link`` edges, then those nodes, chosen by the label in
+    their id): an entity's own events, not every event of the period filtered by entity.
+    """
+    edges = [e for e in store.incident_edges(sorted(entities), "in", (link,)) if label_of(e.src) in labels]
+    nodes = {
+        n.id: n for n in store.get_nodes({e.src for e in edges})
+        if not n.placeholder and n.retired_at is None and n.at is not None and start <= n.at < end
+    }
+    pairs = {(e.src, e.dst) for e in edges if e.src in nodes}
+    return sorted(((nodes[src], dst) for src, dst in pairs), key=lambda p: (p[0].at or end, p[0].id, p[1]))
+
+
 def load_change_record(
     store: GraphStore, history: History, entities: Collection[str], detected_at: datetime, config: DiagnosisConfig
 ) -> None:
@@ -139,12 +168,38 @@ def load_change_record(
     if not wanted:
         return
     history.counted |= wanted
-    changes = store.events(tuple(CHANGE_KINDS), detected_at - config.history, detected_at, sorted(wanted),
-                           limit=100_000)
-    for event in changes:
-        kind = CHANGE_KINDS[event.node.label]
-        for entity in event.services:
-            if entity in wanted and event.node.at is not None:
-                history.change_times[(kind, entity)].append(event.node.at)
-                if kind is CandidateKind.DEPLOY:
-                    history.deploys[entity].append(event.node)
+    for node, entity in _linked(store, wanted, RelType.TARGETS, CHANGE_KINDS, detected_at - config.history, detected_at):
+        assert node.at is not None
+        kind = CHANGE_KINDS[node.label]
+        history.change_times[(kind, entity)].append(node.at)
+        if kind is CandidateKind.DEPLOY:
+            history.deploys[entity].append(node)
+
+
+def load_alert_record(
+    store: GraphStore, history: History, entities: Collection[str], since: datetime, config: DiagnosisConfig
+) -> None:
+    """When each alert fired on ``entities`` in ``config.history`` before ``since`` (the window's start).
+
+    Firings within ``config.history_margin`` before a past incident that affected the entity, or was caused by
+    it, are left out: those were signal, not noise. Entities already read are skipped.
+    """
+    wanted = set(entities) - history.alerts_counted
+    if not wanted:
+        return
+    history.alerts_counted |= wanted
+    history.alert_span = config.history
+    incidents = [(i.at, i.affected | {i.cause_entity}) for i in history.incidents]
+    margin = config.history_margin
+    for node, entity in _linked(store, wanted, RelType.AFFECTS, (NodeLabel.ALERT,), since - config.history, since):
+        at = node.at
+        assert at is not None
+        if any(entity in affected and timedelta(0) <= when - at <= margin for when, affected in incidents):
+            continue
+        history.alert_times[(alert_name(node), entity)].append(at)
+
+
+def alert_name(node: Node) -> str:
+    """An alert's rule name (``alertname``), which its firings share; the node name otherwise."""
+    name = node.props.get("label:alertname")
+    return name if isinstance(name, str) and name else node.name or node.id

@@ -33,17 +33,20 @@ Features
     ``learned_pseudo_count`` pseudo-changes: ``LR = ((k + a·r) / (n + a)) / r``,
     clamped to ``[learned_min_lr, learned_max_lr]``. An entity that changes often
     without incident is trusted more; one with a record is suspected more.
-    Dependency failures and traffic shifts have no such denominator (how often
-    an alert fired without an incident is not known), so their history counts
-    only through ``similar_incidents``.
+    Dependency failures and traffic shifts count through ``base_rate`` and
+    ``similar_incidents`` instead.
 ``timing``
     Time from the cause to the first symptom (the earliest alert on the path
     from the candidate to the anomalous entity, or detection). The density of a
     delay distribution (``change_delay``: a log-normal mixture, median 8 min with
     a slow-burn component at 90 min) over the uniform density of the reference
     window. Dependency failures and traffic use ``propagation_delay`` (median 3
-    min) from their own alert to detection. A cause after the first symptom
-    (beyond ``clock_skew_seconds``) is dropped as a cause.
+    min, one hop) on the mean delay per hop from their own alert to detection:
+    a failure three hops down reaches the page in three steps. A
+    cause after the first symptom (beyond ``clock_skew_seconds``) is dropped as
+    a cause. A failing entity's own change read back from before the window (a
+    slow burn) can keep at least ``slow_burn_min_lr`` (0, off: on the benchmark
+    it traded as many hits as it won).
 ``topology``
     Graph distance and direction: a change on the anomalous entity itself
     (``self_lr``), on something it transitively depends on (``downstream_lr`` by
@@ -61,13 +64,26 @@ Features
     ``explained_by_change_lr`` when that dependency had its own change first,
     ``explained_by_alert_lr`` otherwise. A failing dependency that changed before
     the window (a slow burn: the change is then a candidate too) also gets
-    ``explained_by_change_lr``.
+    ``explained_by_change_lr``. A failing dependency with no deeper alert but a
+    change on something below it within ``induced_window_minutes`` before its
+    alert gets ``deeper_change_lr`` (the failure may have started there, with
+    the changed entity failing silently).
 ``induced`` (dependency failures)
     A change on the path from the dependency to the symptom within
     ``induced_window_minutes`` before the dependency's alert (a retry storm, a
     new query): the failure may be a consequence (``induced_lr``).
 ``severity`` (dependency failures, traffic)
     The severity of the candidate's own alert (``severity_lr``).
+``base_rate`` (dependency failures, traffic)
+    How normal the candidate's alert is: its earlier firings (same alert name,
+    same entity) in ``config.history`` before the longest window, leaving out
+    those followed by an incident on or caused by the entity within
+    ``config.history_margin``. With ``n`` firings the chance it fires in the
+    reference window anyway is ``p = 1 - exp(-n·W/H)``; the dependency priors
+    assume an alert that fires by itself about once in
+    ``alert_reference_days`` (``p0``). ``LR = min(1, p0 / p)``, floored at
+    ``alert_base_rate_min_lr``: a chronic alert (every few hours) is worth a
+    tenth of a rare one; an alert that rarely fires is not boosted.
 ``triangulation`` (silent dependencies)
     Several callers of one dependency alerted while it stayed silent:
     ``LR = alerting callers x (alerting callers / all callers)``.
@@ -93,7 +109,7 @@ from datetime import datetime
 from agents.candidates import Suspect
 from agents.changes import change_size, semver_step
 from agents.config import DelayKernel, Weights
-from agents.history import History
+from agents.history import History, alert_name
 from agents.records import Candidate, CandidateKind, Factor, SimilarIncident
 from graph.schema import NodeLabel, label_of
 
@@ -118,6 +134,18 @@ def delay_lr(minutes: float, kernel: DelayKernel, reference_minutes: float) -> f
     return min(kernel.max_lr, max(kernel.min_lr, density * reference_minutes))
 
 
+def alert_base_rate_lr(firings: int, span_minutes: float, weights: Weights) -> float:
+    """``P(fires in the window by chance | typical alert) / P(fires in the window by chance | this alert)``, at most 1.
+
+    >>> round(alert_base_rate_lr(150, 90 * 1440, Weights()), 3), alert_base_rate_lr(3, 90 * 1440, Weights())
+    (0.087, 1.0)
+    """
+    window = weights.timing_reference_minutes
+    chance = 1 - math.exp(-firings * window / max(span_minutes, window))
+    typical = 1 - math.exp(-window / (weights.alert_reference_days * 1440))
+    return 1.0 if chance <= typical else max(weights.alert_base_rate_min_lr, typical / chance)
+
+
 def _by_distance(table: Sequence[float], distance: int) -> float:
     return table[min(max(distance, 1), len(table)) - 1]
 
@@ -126,7 +154,11 @@ def _minutes(suspect: Suspect) -> float | None:
     ev = suspect.evidence
     if ev.cause_at is None:
         return None
-    end = ev.detected_at if suspect.kind in _ALERT_KINDS else ev.first_symptom_at
+    if suspect.kind in _ALERT_KINDS:
+        # a failure reaches the symptom one hop at a time: the mean delay per hop to detection
+        hops = max(ev.distance or 0, 1)
+        return None if ev.detected_at is None else (ev.detected_at - ev.cause_at).total_seconds() / 60 / hops
+    end = ev.first_symptom_at
     return None if end is None else (end - ev.cause_at).total_seconds() / 60
 
 
@@ -160,12 +192,17 @@ class Scorer:
             change = suspect.changed_earlier
             out.append(Factor("explained_away", "own earlier change", self.w.explained_by_change_lr,
                               f"{change.node.name} before the window"))
+        if suspect.deeper_change is not None:
+            change = suspect.deeper_change
+            out.append(Factor("explained_away", "deeper change", self.w.deeper_change_lr,
+                              f"{change.node.name} on {change.entity} shortly before"))
         if suspect.induced_by is not None:
             change = suspect.induced_by
             out.append(Factor("induced", change.node.id, self.w.induced_lr, f"{change.node.name} shortly before"))
         if suspect.alert is not None:
             severity = suspect.alert.severity or "unknown"
             out.append(Factor("severity", severity, self.w.severity_lr.get(severity, 1.0)))
+            out.append(self.base_rate(suspect))
         if suspect.kind is CandidateKind.DEPENDENCY_FAILURE and suspect.alert is None:
             share = suspect.alerting_callers / max(suspect.callers, 1)
             note = f"{suspect.alerting_callers} of {suspect.callers} callers alerted"
@@ -217,7 +254,9 @@ class Scorer:
             return Factor("timing", "n/a", 1.0, "no time of its own")
         kernel = self.w.propagation_delay if suspect.kind in _ALERT_KINDS else self.w.change_delay
         lr = delay_lr(minutes, kernel, self.w.timing_reference_minutes)
-        what = "to detection" if suspect.kind in _ALERT_KINDS else "to the first symptom"
+        if suspect.slow_burn:
+            lr = max(lr, self.w.slow_burn_min_lr)
+        what = "per hop to detection" if suspect.kind in _ALERT_KINDS else "to the first symptom"
         return Factor("timing", minutes, lr, f"{minutes:.1f} min {what}")
 
     def topology(self, suspect: Suspect) -> Factor:
@@ -230,6 +269,15 @@ class Scorer:
         else:
             lr = _by_distance(self.w.downstream_lr if direction == "downstream" else self.w.upstream_lr, distance)
         return Factor("topology", f"{direction} {distance}", lr)
+
+    def base_rate(self, suspect: Suspect) -> Factor:
+        """How likely the candidate's alert would have fired in the window anyway, from its earlier firings."""
+        assert suspect.alert is not None
+        alert = suspect.alert
+        firings = self.history.alert_firings(alert_name(alert.node), alert.entity)
+        lr = alert_base_rate_lr(firings, self.history.alert_span.total_seconds() / 60, self.w)
+        days = self.history.alert_span.days
+        return Factor("base_rate", float(firings), lr, f"fired {firings} time(s) in {days} days with no incident")
 
     def corroboration(self, suspect: Suspect) -> Factor:
         lr, in_order = 1.0, [a for a in suspect.corroborating if a.in_order]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 from urllib.parse import unquote
 
@@ -77,8 +78,11 @@ def field(where: str, key: str) -> str:
 
 def get(obj: dict[str, Any], key: str, where: str, kind: type | tuple[type, ...] = str) -> Any:
     """A required field of the expected JSON type (an empty string counts as missing)."""
-    if obj.get(key) in (None, ""):
+    value = obj.get(key)
+    if value is None or value == "":
         raise FormatError(f"{field(where, key)}: missing")
+    if value.__class__ is kind:  # the common case, decided without building the error text
+        return value
     return opt(obj, key, where, kind)
 
 
@@ -87,6 +91,8 @@ def opt(obj: dict[str, Any], key: str, where: str, kind: type | tuple[type, ...]
     value = obj.get(key)
     if value is None:
         return None
+    if value.__class__ is kind:  # exactly the one expected type (a bool only when bool is asked for)
+        return value
     kinds = kind if isinstance(kind, tuple) else (kind,)
     # bool is an int subclass in Python but not a number in JSON
     if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
@@ -147,6 +153,7 @@ def last_segment(path: str) -> str:
     return parts[-1].strip() if parts else ""
 
 
+@lru_cache(maxsize=8192)  # a pure function of strings; a stream names the same services again and again
 def service_ref(subject_id: str, where: str = "subject.id") -> tuple[str, str]:
     """(node id, name) of the service a ``service.*`` event is about.
 

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from urllib.parse import unquote
 
 from graph.errors import FormatError
@@ -57,6 +58,7 @@ def parse_ref(ref: str, *, default_kind: str | None = None, default_namespace: s
     return kind, (match["namespace"] or default_namespace).lower(), match["name"].lower()
 
 
+@lru_cache(maxsize=8192)  # a pure function of strings, asked the same few thousand names over and over
 def entity_id(ref: str, *, default_kind: str | None = None, default_namespace: str = DEFAULT_NAMESPACE) -> str:
     """The node id of a Backstage entity reference (``component:ns/name`` -> ``service:ns/name``)."""
     kind, namespace, name = parse_ref(ref, default_kind=default_kind, default_namespace=default_namespace)
@@ -79,6 +81,7 @@ def person_email_id(email: str) -> str:
     return node_id(NodeLabel.PERSON, "email/" + email.strip().lower())
 
 
+@lru_cache(maxsize=1024)
 def environment_id(name: str) -> str:
     return node_id(NodeLabel.ENVIRONMENT, name.strip().lower())
 

@@ -65,6 +65,7 @@ BUILTIN: tuple[str, ...] = (
     "ingest.pagerduty",
     "ingest.postmortem",
     "ingest.documents",
+    "ingest.doc_unstructured",
 )
 
 

@@ -6,6 +6,13 @@ source; ``.tar.gz``/``.tgz``/``.zip`` archives are read in memory with limits
 on member count and sizes and without ever writing a member outside memory,
 so path traversal (``../``, absolute names, links) cannot escape. Problems
 with one input become an :class:`Unreadable` entry; the walk goes on.
+
+:func:`walk_lazy` yields :class:`LazySource` handles whose bytes are read only
+when asked for, so an ingest holds one file in memory at a time::
+
+    for item in walk_lazy(Path("examples/estate")):
+        if isinstance(item, LazySource):
+            file = item.load()  # a SourceFile, or Unreadable if it vanished or grew past the limit
 """
 
 from __future__ import annotations
@@ -13,7 +20,7 @@ from __future__ import annotations
 import tarfile
 import zipfile
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from ingest.records import SourceFile
@@ -39,6 +46,36 @@ class Unreadable:
     reason: str
 
 
+@dataclass(frozen=True)
+class LazySource:
+    """An input whose bytes are read when :meth:`load` is called (again on every call).
+
+    A file on disk is re-read from ``origin``; an archive member keeps the
+    bytes it was extracted with (``member``); a directory source has none.
+    """
+
+    path: str
+    origin: Path | None
+    max_bytes: int
+    is_directory: bool = False
+    member: bytes | None = field(default=None, repr=False)
+
+    def load(self) -> SourceFile | Unreadable:
+        """The input as a :class:`SourceFile`, or why it cannot be read now."""
+        if self.member is not None or self.origin is None:
+            return SourceFile(path=self.path, data=self.member or b"", origin=self.origin)
+        if self.is_directory:
+            return SourceFile(path=self.path, data=b"", origin=self.origin, is_directory=True)
+        try:
+            with self.origin.open("rb") as handle:
+                data = handle.read(self.max_bytes + 1)
+        except OSError as exc:
+            return Unreadable(self.path, f"cannot read: {exc.strerror}")
+        if len(data) > self.max_bytes:
+            return Unreadable(self.path, f"over the {self.max_bytes / 1e6:.0f} MB limit per file")
+        return SourceFile(path=self.path, data=data, origin=self.origin)
+
+
 def _rel(path: Path, root: Path) -> str:
     if path == root:
         return path.name
@@ -50,7 +87,13 @@ def _is_git_repo(path: Path) -> bool:
 
 
 def walk(root: Path, limits: Limits | None = None) -> Iterator[SourceFile | Unreadable]:
-    """Every input under ``root`` (a file, an archive or a directory), paths relative to ``root``."""
+    """Every input under ``root`` (a file, an archive or a directory), paths relative to ``root``, read."""
+    for item in walk_lazy(root, limits):
+        yield item.load() if isinstance(item, LazySource) else item
+
+
+def walk_lazy(root: Path, limits: Limits | None = None) -> Iterator[LazySource | Unreadable]:
+    """Like :func:`walk`, but files are read only when their :meth:`LazySource.load` is called."""
     limits = limits or Limits()
     if not root.exists():
         yield Unreadable(str(root), "no such file or directory")
@@ -59,12 +102,16 @@ def walk(root: Path, limits: Limits | None = None) -> Iterator[SourceFile | Unre
         yield from _file(root, root.parent, limits)
         return
     if _is_git_repo(root):
-        yield SourceFile(path=root.resolve().name, data=b"", origin=root, is_directory=True)
+        yield _repository(root.resolve().name, root, limits)
         return
     yield from _directory(root, root, limits)
 
 
-def _directory(directory: Path, root: Path, limits: Limits) -> Iterator[SourceFile | Unreadable]:
+def _repository(path: str, origin: Path, limits: Limits) -> LazySource:
+    return LazySource(path=path, origin=origin, max_bytes=limits.max_file_bytes, is_directory=True)
+
+
+def _directory(directory: Path, root: Path, limits: Limits) -> Iterator[LazySource | Unreadable]:
     try:
         entries = sorted(directory.iterdir(), key=lambda p: p.name)
     except OSError as exc:
@@ -77,14 +124,14 @@ def _directory(directory: Path, root: Path, limits: Limits) -> Iterator[SourceFi
             if entry.name.startswith(".") or entry.name in SKIP_DIRS:
                 continue
             if _is_git_repo(entry):
-                yield SourceFile(path=_rel(entry, root), data=b"", origin=entry, is_directory=True)
+                yield _repository(_rel(entry, root), entry, limits)
             else:
                 yield from _directory(entry, root, limits)
         elif entry.is_file() and not entry.name.startswith("."):
             yield from _file(entry, root, limits)
 
 
-def _file(path: Path, root: Path, limits: Limits) -> Iterator[SourceFile | Unreadable]:
+def _file(path: Path, root: Path, limits: Limits) -> Iterator[LazySource | Unreadable]:
     rel = _rel(path, root)
     try:
         size = path.stat().st_size
@@ -94,7 +141,7 @@ def _file(path: Path, root: Path, limits: Limits) -> Iterator[SourceFile | Unrea
         if path.name.lower().endswith(ARCHIVE_SUFFIXES):
             yield from _archive(path, rel, limits)
             return
-        yield SourceFile(path=rel, data=path.read_bytes(), origin=path)
+        yield LazySource(path=rel, origin=path, max_bytes=limits.max_file_bytes)
     except OSError as exc:
         yield Unreadable(rel, f"cannot read: {exc.strerror}")
 
@@ -107,7 +154,7 @@ def _safe_member(name: str) -> str | None:
     return pure.as_posix()
 
 
-def _archive(path: Path, rel: str, limits: Limits) -> Iterator[SourceFile | Unreadable]:
+def _archive(path: Path, rel: str, limits: Limits) -> Iterator[LazySource | Unreadable]:
     try:
         read = _zip_members if path.name.lower().endswith(".zip") else _tar_members
         members = list(read(path, limits))
@@ -122,7 +169,7 @@ def _archive(path: Path, rel: str, limits: Limits) -> Iterator[SourceFile | Unre
         if safe is None:
             yield Unreadable(f"{rel}!{name}", "archive member path escapes the archive (absolute or '..'); skipped")
         elif not PurePosixPath(safe).name.startswith("."):
-            yield SourceFile(path=f"{rel}!{safe}", data=data)
+            yield LazySource(path=f"{rel}!{safe}", origin=None, max_bytes=limits.max_file_bytes, member=data)
 
 
 class _ArchiveLimit(Exception):

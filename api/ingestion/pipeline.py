@@ -1,4 +1,4 @@
-"""``vidya ingest``: read every source, resolve references, and write each source atomically.
+"""``vidya ingest``: read every source, redact secrets, resolve references, and write each source atomically.
 
 One source is one store batch: its nodes and edges, the retirement of what it
 asserted before and no longer does, and its ``Source`` bookkeeping node
@@ -6,72 +6,84 @@ asserted before and no longer does, and its ``Source`` bookkeeping node
 finished source complete and the others untouched; re-running skips the
 unchanged ones, so it converges on the state of one clean run.
 
+Sources are read one at a time (the walk only finds them), so memory holds
+the source being written and, when a worker reads ahead, the next one; a
+finished source leaves only counts in the report. After a source's batch
+commits, the sinks (the retrieval index, for one) get its redacted records.
+
     report = ingest_paths(store, [Path("examples/estate")])
     assert report.ok
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import os
 import secrets
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from api.ingestion.read_ahead import ReadAhead, ReadJob, read_file
+from api.ingestion.report import IngestReport, SourceReport
 from api.ingestion.resolver import Resolver
+from api.ingestion.sinks import IngestSink, close_all, notify_written
 from graph.errors import FormatError, VidyaError
 from graph.model import Edge, Node, Provenance, now_utc
 from graph.schema import NodeLabel, RelType, node_id
 from graph.store import GraphStore
 from ingest.records import ReadContext, ReadResult, SourceFile
 from ingest.registry import Reader, detect, reader_named, readers
-from ingest.walker import Limits, Unreadable, walk
+from ingest.walker import LazySource, Limits, Unreadable, walk_lazy
+from retrieval.graph_links import Catalog
+from retrieval.mentions import mention_edges, usable_names
+
+#: in a directory, files like these are not ops data: skipped, not failed
+_NOT_DATA_NAMES = ("license", "licence", "copying", "notice", "owners", "codeowners", "authors", "makefile", "dockerfile")
+_NOT_DATA_SUFFIXES = frozenset({
+    ".png", ".jpg", ".jpeg", ".gif", ".svg", ".ico", ".webp", ".css", ".js", ".ts", ".py", ".sh", ".go", ".java",
+    ".lock", ".toml", ".cfg", ".ini", ".editorconfig", ".gitignore", ".gitattributes", ".mod", ".sum",
+})
+
+
+def not_data(path: str) -> bool:
+    """Whether a file found in a directory is plainly not ops data (licences, images, code, dotfiles)."""
+    name = path.rsplit("/", 1)[-1].lower()
+    stem, dot, suffix = name.rpartition(".")
+    if name.startswith("."):
+        return True
+    base = stem if dot else name
+    return base.split("-")[0].split("_")[0] in _NOT_DATA_NAMES or (bool(dot) and f".{suffix}" in _NOT_DATA_SUFFIXES)
+
+__all__ = ["IngestReport", "IngestSink", "Ingester", "SourceReport", "fingerprint", "ingest_paths"]
 
 TOPOLOGY_LABELS = frozenset({NodeLabel.SERVICE, NodeLabel.RESOURCE, NodeLabel.API, NodeLabel.SYSTEM})
 MAX_ERRORS_KEPT = 50
 DEFAULT_LIMITS = Limits()
-
-
-@dataclass
-class SourceReport:
-    """What happened to one source (one line of the ingest summary)."""
-
-    path: str
-    type: str | None
-    status: str  # ingested | unchanged | partial | failed
-    nodes: int = 0
-    edges: int = 0
-    documents: int = 0
-    error: str | None = None
-    record_errors: list[str] = field(default_factory=list)
-
-    def as_json(self) -> dict[str, object]:
-        return {
-            "path": self.path, "type": self.type, "status": self.status, "nodes": self.nodes,
-            "edges": self.edges, "documents": self.documents, "error": self.error,
-        }
-
-
-@dataclass
-class IngestReport:
-    run_id: str
-    started_at: datetime
-    sources: list[SourceReport] = field(default_factory=list)
-    unresolved_references: int = 0
-
-    @property
-    def ok(self) -> bool:
-        return all(s.status in ("ingested", "unchanged") for s in self.sources)
-
-    def as_json(self) -> dict[str, object]:
-        return {"run_id": self.run_id, "ok": self.ok, "sources": [s.as_json() for s in self.sources]}
+#: with ``read_ahead=None``, a worker reads ahead when the sources to read add up to at least this much
+READ_AHEAD_MIN_BYTES = 4 * 1024 * 1024
 
 
 @dataclass
 class _Pending:
-    file: SourceFile
+    source: LazySource
     reader: Reader
+    size: int
+
+
+@dataclass
+class _Step:
+    """One source on its way through the pipeline: a finished report, or a read to wait for."""
+
+    item: _Pending
+    report: SourceReport
+    #: the source to read (its bytes dropped when the worker reads it), and what its fingerprint hashed
+    file: SourceFile | None = None
+    content: str = ""
+    queued: bool = False
 
 
 def new_run_id(now: datetime) -> str:
@@ -80,17 +92,29 @@ def new_run_id(now: datetime) -> str:
 
 def fingerprint(file: SourceFile, reader: Reader) -> str:
     """What decides whether a source changed: its bytes (or repository state) and the reader version."""
+    return _fingerprint(_content(file), reader)
+
+
+def _content(file: SourceFile) -> str:
     if file.is_directory and file.origin is not None:
         from ingest.git_repo import repo_fingerprint
 
-        content = repo_fingerprint(file.origin)
-    else:
-        content = file.digest()
+        return repo_fingerprint(file.origin)
+    return file.digest()
+
+
+def _fingerprint(content: str, reader: Reader) -> str:
     return hashlib.sha256(f"{reader.name}\x1f{reader.version}\x1f{content}".encode()).hexdigest()
 
 
 class Ingester:
-    """Runs one ingest over some paths into a graph store."""
+    """Runs one ingest over some paths into a graph store.
+
+    ``sinks`` receive each written source's redacted records after its batch
+    commits; ``read_ahead`` reads the next source in a worker process while
+    the current one is written (``None``: when there is enough to read and
+    more than one CPU).
+    """
 
     def __init__(
         self,
@@ -100,6 +124,8 @@ class Ingester:
         source_type: str | None = None,
         clock: Callable[[], datetime] = now_utc,
         on_source: Callable[[SourceReport], None] | None = None,
+        sinks: Sequence[IngestSink] = (),
+        read_ahead: bool | None = None,
     ) -> None:
         self.store = store
         self.limits = limits
@@ -107,70 +133,133 @@ class Ingester:
         self.forced = reader_named(source_type, self.available) if source_type else None
         self.clock = clock
         self.on_source = on_source or (lambda report: None)
+        self.sinks = tuple(sinks)
+        self.read_ahead = read_ahead
         started = clock()
         self.report = IngestReport(run_id=new_run_id(started), started_at=started)
         self.ctx = ReadContext(run_id=self.report.run_id, ingested_at=started)
         self.resolver = Resolver(store)
+        self._names: dict[str, frozenset[str]] | None = None
 
     def collect(self, paths: Sequence[Path]) -> list[_Pending]:
+        """Find every source and its reader, in load order; the bytes are read again when it is ingested."""
         pending: list[_Pending] = []
         for root in paths:
-            for item in walk(root, self.limits):
-                if isinstance(item, Unreadable):
-                    self._finish(SourceReport(path=item.path, type=None, status="failed", error=item.reason))
+            for item in walk_lazy(root, self.limits):
+                file = item if isinstance(item, Unreadable) else item.load()
+                if isinstance(file, Unreadable):
+                    self._finish(SourceReport(path=file.path, type=None, status="failed", error=file.reason))
                     continue
+                assert isinstance(item, LazySource)
                 try:
-                    reader = self.forced or detect(item, self.available)
+                    reader = self.forced or detect(file, self.available)
                 except FormatError as exc:
-                    self._finish(SourceReport(path=item.path, type=None, status="failed", error=str(exc)))
+                    if root.is_dir() and not_data(file.path):  # a LICENSE or a logo beside the runbooks
+                        self._finish(SourceReport(path=file.path, type=None, status="skipped", error="not a data file"))
+                    else:
+                        self._finish(SourceReport(path=file.path, type=None, status="failed", error=str(exc)))
                     continue
-                pending.append(_Pending(item, reader))
-        pending.sort(key=lambda p: (p.reader.priority, p.file.path))
+                pending.append(_Pending(item, reader, len(file.data)))
+        pending.sort(key=lambda p: (p.reader.priority, p.source.path))
         return pending
 
     def run(self, paths: Sequence[Path], on_plan: Callable[[int], None] | None = None) -> IngestReport:
-        self._record_run("running")
-        pending = self.collect(paths)
-        if on_plan:
-            on_plan(len(pending))
-        for item in pending:
-            self._finish(self._ingest_one(item))
-        self.report.unresolved_references = self.resolver.unresolved
-        self._record_run("finished")
+        """Ingest ``paths``; the sinks are closed at the end, also when the run fails."""
+        try:
+            self._record_run("running")
+            pending = self.collect(paths)
+            if on_plan:
+                on_plan(len(pending))
+            for report in self._ingest_all(pending):
+                self._finish(report)
+            self.report.unresolved_references = self.resolver.unresolved
+            self._record_run("finished")
+        except BaseException:
+            with contextlib.suppress(VidyaError):
+                close_all(self.sinks)
+            raise
+        close_all(self.sinks)
         return self.report
 
     def _finish(self, report: SourceReport) -> None:
         self.report.sources.append(report)
         self.on_source(report)
 
-    def _ingest_one(self, item: _Pending) -> SourceReport:
-        file, reader = item.file, item.reader
-        report = SourceReport(path=file.path, type=reader.name, status="ingested")
+    def _use_worker(self, pending: list[_Pending]) -> bool:
+        readable = [p for p in pending if p.source.member is None]
+        if self.read_ahead is not None:
+            return self.read_ahead and len(readable) > 1
+        enough = sum(p.size for p in readable) >= READ_AHEAD_MIN_BYTES
+        return enough and len(readable) > 1 and (os.cpu_count() or 1) > 1
+
+    def _ingest_all(self, pending: list[_Pending]) -> Iterator[SourceReport]:
+        """Reports in load order; with a worker, the next source is read while this one is written."""
+        with _Worker(self._use_worker(pending)) as worker:
+            window: deque[_Step] = deque()
+            for item in pending:
+                window.append(self._prepare(item, worker))
+                if len(window) > 1:
+                    yield self._complete(window.popleft(), worker.ahead)
+            while window:
+                yield self._complete(window.popleft(), worker.ahead)
+
+    def _prepare(self, item: _Pending, worker: _Worker) -> _Step:
+        """Load the source and compare its fingerprint; queue its read if it changed."""
+        step = _Step(item, SourceReport(path=item.source.path, type=item.reader.name, status="ingested"))
+        loaded = item.source.load()
+        if isinstance(loaded, Unreadable):
+            step.report.status, step.report.error = "failed", loaded.reason
+            return step
         try:
-            digest = fingerprint(file, reader)
+            step.content = _content(loaded)
         except VidyaError as exc:
-            report.status, report.error = "failed", str(exc)
-            return report
-        source_id = node_id(NodeLabel.SOURCE, file.path)
-        known = self.store.get_node(source_id)
+            step.report.status, step.report.error = "failed", str(exc)
+            return step
+        known = self.store.get_node(node_id(NodeLabel.SOURCE, loaded.path))
+        digest = _fingerprint(step.content, item.reader)
         if known is not None and known.retired_at is None and known.props.get("fingerprint") == digest:
-            report.status = "unchanged"
+            step.report.status = "unchanged"
+            return step
+        step.file = loaded
+        ahead = worker.for_next_read() if item.source.member is None else None
+        if ahead is not None:
+            ahead.submit(ReadJob(item.source, item.reader.name, self.ctx))
+            step.queued = True
+            step.file = SourceFile(loaded.path, b"", loaded.origin, loaded.is_directory)  # the worker reads it again
+        return step
+
+    def _complete(self, step: _Step, ahead: ReadAhead | None) -> SourceReport:
+        """Wait for the step's read, then resolve, write and hand the records to the sinks."""
+        if step.file is None:
+            return step.report
+        file, reader, report = step.file, step.item.reader, step.report
+        outcome = ahead.receive() if ahead is not None and step.queued else read_file(file, reader, self.ctx, step.content)
+        step.file = None
+        report.redactions = dict(outcome.redactions)
+        if outcome.result is None:
+            report.status, report.error = "failed", outcome.error
             return report
-        try:
-            result = reader.read(file, self.ctx)
-        except VidyaError as exc:
-            report.status, report.error = "failed", str(exc)
-            return report
+        result = outcome.result
+        # the bytes the reader saw (a file may change between the fingerprint and the read)
+        self._write_source(file, reader, _fingerprint(outcome.digest or step.content, reader), result, report)
+        if any(n.label in TOPOLOGY_LABELS for n in result.nodes):
+            self.resolver.invalidate()
+            self._names = None
+        return report
+
+    def _write_source(self, file: SourceFile, reader: Reader, digest: str, result: ReadResult, report: SourceReport) -> None:
         edges = result.edges + self.resolver.resolve(result.hinted)
-        report.record_errors = [str(e) for e in result.errors]
+        if any(n.label is NodeLabel.SECTION for n in result.nodes):
+            edges += mention_edges(result.nodes, self._mention_names())
+        report.record_errors = len(result.errors)
         if result.errors:
             report.status = "partial"
             report.error = f"{len(result.errors)} record(s) skipped; first: {result.errors[0]}"
         report.nodes, report.edges, report.documents = len(result.nodes), len(edges), len(result.documents)
         self._write(file, reader, digest, result, edges, report)
-        if any(n.label in TOPOLOGY_LABELS for n in result.nodes):
-            self.resolver.invalidate()
-        return report
+        failure = notify_written(self.sinks, file.path, result)
+        if failure:
+            report.add_error(failure)
 
     def _write(
         self, file: SourceFile, reader: Reader, digest: str, result: ReadResult, edges: list[Edge], report: SourceReport
@@ -181,7 +270,7 @@ class Ingester:
             props={
                 "fingerprint": digest, "reader": reader.name, "reader_version": reader.version,
                 "status": report.status, "nodes": report.nodes, "edges": report.edges,
-                "record_errors": len(result.errors),
+                "record_errors": report.record_errors, "redactions": sum(report.redactions.values()),
             },
         )
         run_edge = Edge(type=RelType.INGESTED_IN, src=source_node.id, dst=self._run_id(), provenance=prov)
@@ -192,13 +281,18 @@ class Ingester:
             batch.upsert_edges(all_edges)
             batch.retire_source(file.path, keep_nodes={n.id for n in nodes}, keep_edges={e.id for e in all_edges})
 
+    def _mention_names(self) -> dict[str, frozenset[str]]:
+        """Catalogue names a section's text may mention (rebuilt when topology changes)."""
+        if self._names is None:
+            self._names = usable_names(Catalog(self.store).names)
+        return self._names
+
     def _run_id(self) -> str:
         return node_id(NodeLabel.INGEST_RUN, self.report.run_id)
 
     def _record_run(self, status: str) -> None:
         sources = self.report.sources
         errors = [f"{s.path}: {s.error}" for s in sources if s.error][:MAX_ERRORS_KEPT]
-        by_status = {k: sum(1 for s in sources if s.status == k) for k in ("ingested", "unchanged", "partial", "failed")}
         prov = Provenance(source=f"run/{self.report.run_id}", run_id=self.report.run_id, ingested_at=self.ctx.ingested_at)
         run = Node(
             id=self._run_id(), label=NodeLabel.INGEST_RUN, name=self.report.run_id, at=self.report.started_at,
@@ -207,12 +301,41 @@ class Ingester:
                 "status": status, "finished_at": self.clock().isoformat() if status == "finished" else "",
                 "sources": len(sources), "nodes": sum(s.nodes for s in sources),
                 "edges": sum(s.edges for s in sources), "errors": errors,
-                **{f"sources_{k}": v for k, v in by_status.items()},
+                "redactions": sum(self.report.redactions.values()),
+                **{f"sources_{k}": v for k, v in self.report.by_status().items()},
             },
         )
         self.store.upsert_nodes([run])
 
 
+class _Worker:
+    """The read-ahead worker, started at the second source to read (a lone changed file is read here)."""
+
+    def __init__(self, allowed: bool) -> None:
+        self.allowed = allowed
+        self.ahead: ReadAhead | None = None
+        self._reads = 0
+
+    def for_next_read(self) -> ReadAhead | None:
+        self._reads += 1
+        if self.ahead is None and self.allowed and self._reads > 1:
+            self.ahead = ReadAhead()
+        return self.ahead
+
+    def __enter__(self) -> _Worker:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.ahead is not None:
+            self.ahead.close()
+
+
 def ingest_paths(store: GraphStore, paths: Sequence[Path], **options: object) -> IngestReport:
-    """Ingest ``paths`` into ``store`` and return the report (see :class:`Ingester` for options)."""
+    """Ingest ``paths`` into ``store`` and return the report (see :class:`Ingester` for options).
+
+    Example::
+
+        report = ingest_paths(store, [Path("examples/estate")], sinks=[my_index])
+        print(report.as_json()["ok"])
+    """
     return Ingester(store, **options).run(paths)  # type: ignore[arg-type]

@@ -15,10 +15,12 @@ from pathlib import Path
 
 import pytest
 
-from api.ingestion.pipeline import Ingester
+from api.ingestion.pipeline import Ingester, ingest_paths
+from graph.errors import VidyaError
 from graph.model import Edge, Node
 from graph.schema import NodeLabel, RelType
 from graph.store import GraphStore
+from ingest.records import ReadResult
 from tests.api.test_cli import vidya
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -60,7 +62,8 @@ def test_ingest_reports_every_source_with_paths_relative_to_the_path_given(tmp_p
     assert {"catalog-info.yaml", "resources.yaml", "checkout-high-latency.md", "card-processor-failover.pdf"} <= set(paths)
     assert paths["resources.yaml"]["type"] == "backstage" and paths["resources.yaml"]["nodes"] == 25
     assert paths["card-processor-failover.pdf"]["type"] == "documents"
-    assert all(set(s) == {"path", "type", "status", "nodes", "edges", "documents", "error"} for s in report["sources"])
+    keys = {"path", "type", "status", "nodes", "edges", "documents", "error", "redactions"}
+    assert all(set(s) == keys for s in report["sources"])
 
 
 def test_second_run_skips_unchanged_sources_and_changes_nothing(tmp_path: Path, graph_store: GraphStore) -> None:
@@ -209,6 +212,115 @@ def test_source_type_override_and_unknown_type(tmp_path: Path, unused: None) -> 
     assert json.loads(forced.stdout)["sources"][0]["type"] == "documents"
     unknown = vidya("ingest", str(notes), "--source-type", "nope", home=tmp_path / "h")
     assert unknown.returncode == 1 and "--source-type 'nope'" in unknown.stderr
+
+
+SECRET = "Zq8vR2mXw7Lp"
+RUNBOOK = f"""# Restart orders
+
+Connect with `psql postgres://app:{SECRET}@orders-db:5432/orders` and check the pool.
+"""
+
+
+class RecordingSink:
+    """Keeps what it is handed; ``fail_on`` makes it refuse one path like a broken index would."""
+
+    def __init__(self, fail_on: str | None = None) -> None:
+        self.written: dict[str, ReadResult] = {}
+        self.closed = 0
+        self.fail_on = fail_on
+
+    def source_written(self, path: str, result: ReadResult) -> None:
+        if path == self.fail_on:
+            raise VidyaError("vector index is read-only")
+        self.written[path] = result
+
+    def source_retired(self, path: str) -> None:
+        raise AssertionError(f"no deletion happened, yet {path} was retired")
+
+    def close(self) -> None:
+        self.closed += 1
+
+
+def _hooks_estate(tmp_path: Path) -> Path:
+    root = _copy_estate(tmp_path, ["catalog"])
+    (root / "runbooks").mkdir()
+    (root / "runbooks" / "restart-orders.md").write_text(RUNBOOK)
+    return root
+
+
+def test_secrets_are_redacted_before_the_graph_and_the_sinks_and_counted(tmp_path: Path, graph_store: GraphStore) -> None:
+    sink = RecordingSink()
+    report = ingest_paths(graph_store, [_hooks_estate(tmp_path)], sinks=[sink])
+    assert report.ok and sink.closed == 1
+    by_path = {s.path: s for s in report.sources}
+    assert by_path["runbooks/restart-orders.md"].redactions == {"url-password": 1}
+    assert by_path["runbooks/restart-orders.md"].as_json()["redactions"] == {"url-password": 1}
+    assert by_path["catalog/resources.yaml"].as_json()["redactions"] == {}
+    assert set(sink.written) == {s.path for s in report.sources}  # every written source, once
+    handed = sink.written["runbooks/restart-orders.md"]
+    text = " ".join(section.text for doc in handed.documents for section in doc.sections)
+    assert "[REDACTED:url-password]" in text and SECRET not in text
+    stored = [n for n in graph_store.iter_nodes() if SECRET in json.dumps(n.props) or SECRET in (n.name or "")]
+    assert stored == []
+    run = graph_store.get_node(f"run:{report.run_id}")
+    assert run is not None and run.props["redactions"] == 1
+
+
+def test_sinks_get_only_changed_sources_and_are_closed_every_run(tmp_path: Path, graph_store: GraphStore) -> None:
+    estate = _hooks_estate(tmp_path)
+    ingest_paths(graph_store, [estate], sinks=[RecordingSink()])
+    (estate / "runbooks" / "restart-orders.md").write_text(RUNBOOK + "\nThen restart the pods.\n")
+    sink = RecordingSink()
+    report = ingest_paths(graph_store, [estate], sinks=[sink])
+    assert [s.path for s in report.sources if s.status == "ingested"] == ["runbooks/restart-orders.md"]
+    assert list(sink.written) == ["runbooks/restart-orders.md"] and sink.closed == 1
+
+
+def test_a_failing_sink_marks_its_source_partial_and_the_ingest_goes_on(tmp_path: Path, graph_store: GraphStore) -> None:
+    broken, healthy = RecordingSink(fail_on="catalog/resources.yaml"), RecordingSink()
+    report = Ingester(graph_store, sinks=[broken, healthy]).run([_hooks_estate(tmp_path)])
+    by_path = {s.path: s for s in report.sources}
+    failed = by_path["catalog/resources.yaml"]
+    assert failed.status == "partial" and not report.ok
+    assert failed.error == (
+        "indexing failed: vector index is read-only (the graph has it; `vidya doctor --repair` re-indexes)"
+    )
+    assert {s.status for p, s in by_path.items() if p != failed.path} == {"ingested"}
+    assert "catalog/resources.yaml" in healthy.written  # the other sink still got it
+    assert graph_store.counts().nodes["Resource"] == 25  # and so did the graph
+    assert broken.closed == healthy.closed == 1
+
+
+def test_sinks_are_closed_when_the_run_fails(tmp_path: Path, graph_store: GraphStore) -> None:
+    class Interrupted(Exception):
+        pass
+
+    def stop(report: object) -> None:
+        raise Interrupted
+
+    sink = RecordingSink()
+    with pytest.raises(Interrupted):
+        Ingester(graph_store, sinks=[sink], on_source=stop).run([_hooks_estate(tmp_path)])
+    assert sink.closed == 1
+
+
+def test_reading_ahead_in_a_worker_gives_the_same_graph_and_report(tmp_path: Path) -> None:
+    from graph.factory import GraphConfig, open_store
+
+    estate = _copy_estate(tmp_path, ["catalog", "events", "alerts", "runbooks"])
+    broken = '{"context": {"id": "x", "type": "dev.cdevents.service.deployed.0.2.0"}}\nnot json\n'
+    (estate / "events" / "broken.jsonl").write_text(broken)
+    outputs = []
+    for ahead in (False, True):  # the worker only reads, so one backend shows the writes are the same
+        store = open_store(GraphConfig(sqlite_path=tmp_path / f"ahead-{ahead}.db"))
+        try:
+            report = Ingester(store, read_ahead=ahead).run([estate])
+            lines = [{**s.as_json(), "path": s.path} for s in report.sources]
+            outputs.append((lines, snapshot(store)))
+        finally:
+            store.close()
+    assert outputs[0] == outputs[1]
+    assert any(line["status"] == "failed" and "broken.jsonl" in str(line["error"]) for line in outputs[0][0])
 
 
 def _unused(node: Node, edge: Edge) -> None:  # keeps the imports honest for type checkers

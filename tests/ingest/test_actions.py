@@ -218,13 +218,13 @@ def test_any_text_maps_into_the_vocabulary(text: str) -> None:
 
 def test_mapping_long_text_stays_fast() -> None:
     text = ("restarted the the the " * 2000) + "rolled back"
-    start = time.perf_counter()
+    start = time.process_time()  # CPU time: a busy machine must not fail it, catastrophic backtracking must
     map_action(text), map_outcome(text), find_causes(text, causal=True)
-    assert time.perf_counter() - start < 2.0
+    assert time.process_time() - start < 2.0
 
 
 def test_many_negated_mentions_stay_fast() -> None:
     text = "did not roll back, " * 3000 + "did not restart"
-    start = time.perf_counter()
+    start = time.process_time()  # CPU time, so a busy machine does not fail it
     assert map_action(text) == "unknown"
-    assert time.perf_counter() - start < 2.0
+    assert time.process_time() - start < 2.0

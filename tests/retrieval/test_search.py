@@ -153,7 +153,9 @@ def test_ask_composes_a_cited_extractive_answer(estate: Estate) -> None:
     assert answer.found and answer.passages[0].hit.source == "runbooks/checkout-high-latency.md"
     text = answer.render_text()
     assert "[1]" in text and "runbooks/checkout-high-latency.md" in text
-    assert any("```" in p.hit.text or "histogram_quantile" in p.hit.text for p in answer.passages)  # commands verbatim
+    for p in answer.passages:  # verbatim: steps stay steps, commands and code blocks untouched
+        section = estate.store.get_node(p.hit.node_id)
+        assert section is not None and p.hit.text == section.props["text"] and p.hit.text.strip() in text
     assert "service:default/checkout" in answer.services
     assert answer.as_json()["citations"][0]["n"] == 1
 

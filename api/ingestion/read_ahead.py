@@ -1,0 +1,156 @@
+"""Reading a source into redacted records, here or in a worker process that reads ahead of the writes.
+
+Reading (parsing, building validated records, redacting secrets) and writing
+(the store batch) each take about half of an ingest's CPU time. With
+:class:`ReadAhead`, a worker process reads the next source while this process
+writes the current one::
+
+    with ReadAhead() as ahead:
+        ahead.submit(ReadJob(source, "cdevents", ctx))    # returns at once
+        outcome = ahead.receive()                         # the ReadOutcome of the oldest job
+
+Jobs are small (a lazy source handle, not its bytes) and outcomes arrive in
+submission order. The worker exits when it is told to or when this process
+goes away (its end of the pipe closes), so a killed ingest leaves no worker
+behind. If the worker dies, :meth:`ReadAhead.receive` reads the job here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+from collections import Counter, deque
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
+from types import TracebackType
+
+from graph.errors import VidyaError
+from ingest.records import ReadContext, ReadResult, SourceFile
+from ingest.redaction import redact, redact_result
+from ingest.registry import Reader, reader_named, readers
+from ingest.walker import LazySource, Unreadable
+
+_JOIN_SECONDS = 5.0
+
+
+@dataclass
+class ReadOutcome:
+    """A source read (and redacted), or why it could not be.
+
+    ``digest`` is the SHA-256 of the bytes the reader saw; ``error`` is a
+    ``VidyaError``'s message, with secrets redacted like the records.
+    """
+
+    digest: str
+    result: ReadResult | None = None
+    redactions: Counter[str] = field(default_factory=Counter)
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class ReadJob:
+    """What to read: the source (read from disk again by whoever runs the job) and the reader's name."""
+
+    source: LazySource
+    reader: str
+    ctx: ReadContext
+
+
+def read_file(file: SourceFile, reader: Reader, ctx: ReadContext, digest: str | None = None) -> ReadOutcome:
+    """Read ``file`` with ``reader`` and redact the records; a ``VidyaError`` becomes the outcome's error.
+
+    ``digest`` is the file's SHA-256 when the caller has it already.
+    """
+    if digest is None:
+        digest = "" if file.is_directory else file.digest()
+    try:
+        result = reader.read(file, ctx)
+    except VidyaError as exc:
+        message, counts = redact(str(exc))
+        return ReadOutcome(digest, error=message, redactions=counts)
+    redacted, counts = redact_result(result)
+    return ReadOutcome(digest, result=redacted, redactions=counts)
+
+
+def run_job(job: ReadJob, available: list[Reader] | None = None) -> ReadOutcome:
+    """Load the job's source and read it."""
+    loaded = job.source.load()
+    if isinstance(loaded, Unreadable):
+        return ReadOutcome("", error=loaded.reason)
+    return read_file(loaded, reader_named(job.reader, available), job.ctx)
+
+
+def _serve(conn: Connection) -> None:
+    """The worker: run jobs until told to stop (``None``) or until the parent's end closes."""
+    available = readers()
+    while True:
+        try:
+            job = conn.recv()
+        except (EOFError, OSError):
+            return
+        if job is None:
+            return
+        try:
+            outcome: ReadOutcome | BaseException = run_job(job, available)
+        except Exception as exc:  # a reader bug: the parent reads the job itself, so the error surfaces there
+            outcome = exc
+        try:
+            conn.send(outcome)
+        except (EOFError, OSError):
+            return
+        except Exception:  # an outcome that does not pickle: the parent reads the job itself
+            conn.send(RuntimeError("unpicklable outcome"))
+
+
+class ReadAhead:
+    """A worker process reading submitted jobs in order; used as a context manager."""
+
+    def __init__(self) -> None:
+        context = multiprocessing.get_context("spawn")  # no fork: the parent holds store connections
+        self._conn, child = context.Pipe()
+        self._process = context.Process(target=_serve, args=(child,), name="vidya-read-ahead", daemon=True)
+        self._process.start()
+        child.close()
+        self._jobs: deque[ReadJob] = deque()
+        self._alive = True
+
+    def submit(self, job: ReadJob) -> None:
+        """Queue ``job`` for the worker (never blocks on the worker's progress)."""
+        self._jobs.append(job)
+        if self._alive:
+            try:
+                self._conn.send(job)
+            except (EOFError, OSError):
+                self._alive = False
+
+    def receive(self) -> ReadOutcome:
+        """The outcome of the oldest submitted job (read here if the worker failed at it)."""
+        job = self._jobs.popleft()
+        if self._alive:
+            try:
+                outcome = self._conn.recv()
+            except (EOFError, OSError):
+                self._alive = False
+            else:
+                if isinstance(outcome, ReadOutcome):
+                    return outcome
+        return run_job(job)
+
+    def close(self) -> None:
+        if self._alive:
+            with contextlib.suppress(EOFError, OSError):
+                self._conn.send(None)
+        self._conn.close()
+        self._process.join(_JOIN_SECONDS)
+        if self._process.is_alive():
+            self._process.terminate()
+            self._process.join(_JOIN_SECONDS)
+        self._alive = False
+
+    def __enter__(self) -> ReadAhead:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, value: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        self.close()

@@ -1,0 +1,77 @@
+"""Alert base rates and change records read from the entities' side, on small hand-built graphs (every backend)."""
+
+from __future__ import annotations
+
+from agents.config import preset
+from agents.diagnosis import diagnose
+from agents.history import History, load_alert_record, load_change_record, load_history
+from agents.records import Anomaly, Candidate, CandidateKind
+from agents.scoring import alert_base_rate_lr
+from graph.store import GraphStore
+from tests.agents.helpers import Builder, T, at, res, shop, svc
+
+CHECKOUT = Anomaly(svc("checkout"), T, signal="CheckoutHighLatency")
+HOURS = 60
+
+
+def chronic(builder: Builder, name: str, entity: str, every_hours: float, days: int) -> Builder:
+    """``name`` firing on ``entity`` every ``every_hours`` for ``days`` before the window."""
+    step, minutes = every_hours * HOURS, 7.0 * HOURS
+    while minutes < days * 24 * HOURS:
+        builder.alert(f"{name}-{int(minutes)}", name, entity, minutes, "warning")
+        minutes += step
+    return builder
+
+
+def factor(candidate: Candidate, name: str) -> float:
+    return next(f.lr for f in candidate.evidence.factors if f.name == name)
+
+
+def test_a_chronic_alert_on_a_dependency_is_discounted_by_its_base_rate(graph_store: GraphStore) -> None:
+    builder = shop().alert("now", "DiskUsageHigh", res("payments-db"), 4, "warning") \
+        .alert("cart", "CartErrors", svc("cart"), 4, "warning")
+    chronic(builder, "DiskUsageHigh", res("payments-db"), 4, 20).write(graph_store)
+    result = diagnose(graph_store, CHECKOUT, save=False)
+    by_entity = {c.entity: c for c in result.candidates}
+    db, cart = by_entity[res("payments-db")], by_entity[svc("cart")]
+    assert factor(db, "base_rate") < 0.2 and factor(cart, "base_rate") == 1.0
+    assert result.top.entity == svc("cart")
+
+
+def test_the_same_alert_without_history_is_not_discounted(graph_store: GraphStore) -> None:
+    shop().alert("now", "DiskUsageHigh", res("payments-db"), 4, "warning") \
+        .alert("cart", "CartErrors", svc("cart"), 4, "warning").write(graph_store)
+    result = diagnose(graph_store, CHECKOUT, save=False)
+    assert result.top.entity == res("payments-db") and factor(result.top, "base_rate") == 1.0
+
+
+def test_firings_followed_by_an_incident_are_not_noise(graph_store: GraphStore) -> None:
+    builder = shop()
+    for day in range(1, 6):
+        minutes = day * 24 * HOURS
+        builder.alert(f"d{day}", "PostgresDown", res("payments-db"), minutes + 10) \
+            .incident(f"incident:I{day}", minutes, [svc("checkout")], res("payments-db"))
+    builder.alert("other", "PostgresDown", res("payments-db"), 3 * 24 * HOURS + 500).write(graph_store)
+    history = load_history(graph_store, T, preset())
+    load_alert_record(graph_store, history, [res("payments-db")], at(60), preset())
+    assert history.alert_firings("PostgresDown", res("payments-db")) == 1
+
+
+def test_the_base_rate_ratio_is_one_for_rare_alerts_and_falls_with_frequency() -> None:
+    w, span = preset().weights, 90 * 24 * 60.0
+    rates = [alert_base_rate_lr(n, span, w) for n in (0, 5, 12, 50, 200, 5000)]
+    assert rates[:3] == [1.0, 1.0, 1.0]
+    assert rates[2] >= rates[3] > rates[4] > rates[5] == w.alert_base_rate_min_lr
+
+
+def test_the_change_record_counts_only_changes_on_the_entities_in_the_history(graph_store: GraphStore) -> None:
+    shop().change("deploy:d1", svc("payments"), 3 * 24 * HOURS, action="upgraded", version="1.0.0") \
+        .change("deploy:d2", svc("payments"), 24 * HOURS, action="upgraded", version="1.1.0") \
+        .change("config:c1", svc("payments"), 200 * 24 * HOURS) \
+        .change("deploy:d3", svc("cart"), 24 * HOURS).write(graph_store)
+    history = History()
+    load_change_record(graph_store, history, [svc("payments")], T, preset())
+    assert history.changes_before(CandidateKind.DEPLOY, svc("payments"), T) == 2
+    assert history.changes_before(CandidateKind.CONFIG, svc("payments"), T) == 0
+    assert [d.id for d in history.deploys[svc("payments")]] == ["deploy:d1", "deploy:d2"]
+    assert history.changes_before(CandidateKind.DEPLOY, svc("cart"), T) == 0
