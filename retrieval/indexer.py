@@ -9,8 +9,10 @@ keyword index holds::
     Ingester(store, sinks=[indexer]).run([Path("runbooks")])   # embeds what each source wrote
     indexer.stats                                               # IndexStats(sections=31, embedded=31, ...)
 
-The graph is written first, in one transaction per source; the vectors of that
-source follow. A crash between the two leaves sections without vectors, which
+The graph is written first, in one transaction per source; the vectors follow,
+pooled across small sources so the model embeds full batches, and are all
+written when the ingest closes its sinks. A crash in between leaves sections
+without vectors, which
 :func:`retrieval.doctor.check` finds and :func:`retrieval.doctor.repair` fixes;
 given the store, the indexer runs that repair itself when an ingest finishes, so
 a killed ingest that is run again ends with the vectors of one clean run.
@@ -80,26 +82,46 @@ def items_from_records(nodes: Iterable[Node], edges: Iterable[Edge]) -> list[Ind
 class SectionIndexer:
     """Embeds and indexes the sections of each source the ingest pipeline writes (an ingest sink)."""
 
-    def __init__(self, embedder: Embedder, index: VectorIndex, store: GraphStore | None = None) -> None:
+    def __init__(
+        self, embedder: Embedder, index: VectorIndex, store: GraphStore | None = None, *, buffer: int = _EMBED_BATCH
+    ) -> None:
         self.embedder = embedder
         self.index = index
         self.store = store
         self.stats = IndexStats()
+        #: sections of small sources are pooled up to this many, so the model sees full batches
+        self.buffer = buffer
+        self._pending: list[IndexItem] = []
+        self._by_source: dict[str, set[str]] | None = None
 
     def source_written(self, path: str, result: ReadResult) -> None:
         items = items_from_records(result.nodes, result.edges)
         fresh = {item.node_id for item in items}
-        stale = self.index.node_ids(source=path) - fresh
-        self.upsert(items)
+        if self._by_source is None:
+            self._by_source = self.index.ids_by_source()
+        stale = self._by_source.get(path, set()) - fresh
+        self._by_source[path] = fresh
         if stale:
             self.index.delete(stale)
             self.stats.deleted += len(stale)
+        self._pending += items
+        if len(self._pending) >= self.buffer:
+            self.flush()
+
+    def flush(self) -> None:
+        """Embed and write the pooled sections."""
+        pending, self._pending = self._pending, []
+        self.upsert(pending)
 
     def source_retired(self, path: str) -> None:
+        self.flush()
         self.stats.deleted += self.index.delete_source(path)
+        if self._by_source is not None:
+            self._by_source.pop(path, None)
 
     def close(self) -> None:
-        """Repair drift left by an earlier, interrupted run (when the store was given)."""
+        """Write what is pooled, then repair drift left by an earlier, interrupted run (when the store was given)."""
+        self.flush()
         if self.store is None:
             return
         from retrieval.doctor import check, repair

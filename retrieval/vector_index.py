@@ -283,6 +283,22 @@ class VectorIndex:
         with self._guard:
             return int(self._client.count(self.collection, exact=True).count)
 
+    def ids_by_source(self) -> dict[str, set[str]]:
+        """Every indexed node id grouped by its payload ``source`` (one pass over the collection)."""
+        grouped: dict[str, set[str]] = {}
+        offset: Any = None
+        while True:
+            with self._guard:
+                points, offset = self._client.scroll(
+                    self.collection, limit=_SCROLL_PAGE, offset=offset, with_payload=["node_id", "source"],
+                    with_vectors=False,
+                )
+            for point in points:
+                payload = point.payload or {}
+                grouped.setdefault(str(payload.get("source", "")), set()).add(str(payload["node_id"]))
+            if offset is None:
+                return grouped
+
     def node_ids(self, source: str | None = None) -> set[str]:
         """Every indexed node id (of one ``source`` when given), to compare with the graph's sections."""
         from qdrant_client import models
