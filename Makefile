@@ -41,6 +41,12 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/graph.py
 	$(BIN)/python bench/ingest_events.py
+	$(BIN)/python bench/retrieval.py
+	mkdir -p .bench
+	$(BIN)/python -m bench.rca.run --preset all --services 50 --scenarios 40 --no-write --json .bench/rca-presets.json
+	$(BIN)/python -m bench.rca.run --preset hard --services 500 --scenarios 40 --events 100000 --latency --merge .bench/rca-presets.json
+	$(BIN)/vidya ingest ../shared/corpora/openshift-runbooks --home .bench/openshift --json > .bench/openshift-ingest.json
+	$(BIN)/vidya eval retrieval --questions bench/questions/openshift-runbooks.jsonl --home .bench/openshift
 
 neo4j:
 	$(PYTHON) $(NEO4J_DEV) start --port $(NEO4J_PORT)
