@@ -136,7 +136,7 @@ def _prepare_offline(path: str, fmt: str) -> None:
 
     offline_nlp.vidya_offline = True  # type: ignore[attr-defined]
     # unstructured would otherwise download en_core_web_sm here, on the first paragraph it classifies
-    tokenize._get_nlp = offline_nlp  # type: ignore[assignment]
+    tokenize._get_nlp = offline_nlp  # type: ignore[assignment, unused-ignore]
 
 
 def _subject(elements: Sequence[Any]) -> str:

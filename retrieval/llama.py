@@ -39,7 +39,7 @@ def to_node(hit: SearchHit) -> NodeWithScore:
     return NodeWithScore(node=node, score=hit.score)
 
 
-class VidyaRetriever(BaseRetriever):
+class VidyaRetriever(BaseRetriever):  # type: ignore[misc, unused-ignore]
     """Retrieves runbook and postmortem sections through a :class:`retrieval.search.Searcher`."""
 
     def __init__(self, searcher: Searcher, *, k: int = 5, mode: Mode = "hybrid", service: str | None = None) -> None:
