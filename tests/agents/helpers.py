@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from api.ingestion.pipeline import Ingester
+from graph.factory import GraphConfig, open_store
 from graph.model import Edge, Node, PropValue, Provenance
 from graph.schema import RelType, label_of
 from graph.store import GraphStore
@@ -116,3 +120,19 @@ def shop() -> Builder:
         .depends(svc("payments"), res("payments-db"))
         .depends(svc("ledger"), res("payments-db"))
     )
+
+
+#: the estate's folders the agent tests ingest (history and topology, not runbooks or provenance)
+ESTATE_FOLDERS = ("catalog", "events", "alerts", "incidents", "postmortems")
+
+
+@contextmanager
+def estate_store(directory: Path) -> Iterator[GraphStore]:
+    """The demo estate ingested into a fresh SQLite store under ``directory``, closed on exit."""
+    store = open_store(GraphConfig(sqlite_path=directory / "graph.db"))
+    try:
+        report = Ingester(store).run([ESTATE / f for f in ESTATE_FOLDERS])
+        assert report.ok, [s.error for s in report.sources if s.error]
+        yield store
+    finally:
+        store.close()

@@ -16,13 +16,10 @@ import pytest
 
 from agents.diagnosis import diagnose
 from agents.records import Anomaly, CandidateKind, Diagnosis
-from api.ingestion.pipeline import Ingester
-from graph.factory import GraphConfig, open_store
 from graph.schema import RelType
 from graph.store import GraphStore
-from tests.agents.helpers import ESTATE, Truth, ground_truth
+from tests.agents.helpers import Truth, estate_store, ground_truth
 
-FOLDERS = ("catalog", "events", "alerts", "incidents", "postmortems")
 #: the floors this suite holds the model to (measured: 31/32 and 31/32)
 MIN_AC1 = 0.90
 MIN_AC3 = 0.93
@@ -32,13 +29,8 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def estate(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GraphStore]:
-    store = open_store(GraphConfig(sqlite_path=tmp_path_factory.mktemp("estate") / "graph.db"))
-    report = Ingester(store).run([ESTATE / f for f in FOLDERS])
-    assert report.ok, [s.error for s in report.sources if s.error]
-    try:
+    with estate_store(tmp_path_factory.mktemp("estate")) as store:
         yield store
-    finally:
-        store.close()
 
 
 @pytest.fixture(scope="module")

@@ -15,15 +15,12 @@ from agents.diagnosis import diagnose
 from agents.history import load_history
 from agents.memory import load_cases, load_records, record_outcome
 from agents.records import Anomaly, CandidateKind, Diagnosis
-from api.ingestion.pipeline import Ingester
 from graph.errors import NotFound, RecordError
-from graph.factory import GraphConfig, open_store
 from graph.schema import NodeLabel, RelType
 from graph.store import GraphStore
 from ingest.actions import map_action
-from tests.agents.helpers import ESTATE, Builder, T, ground_truth, shop, svc
+from tests.agents.helpers import ESTATE, Builder, T, estate_store, ground_truth, shop, svc
 
-FOLDERS = ("catalog", "events", "alerts", "incidents", "postmortems")
 _FIX = re.compile(r"^\| \d+ \|.*\| `(P\w+)` \|.*\| ([^|]+) \|\s*$")
 
 
@@ -33,13 +30,8 @@ def _norm(text: str) -> str:
 
 @pytest.fixture(scope="module")
 def estate(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GraphStore]:
-    store = open_store(GraphConfig(sqlite_path=tmp_path_factory.mktemp("memory") / "graph.db"))
-    report = Ingester(store).run([ESTATE / f for f in FOLDERS])
-    assert report.ok, [s.error for s in report.sources if s.error]
-    try:
+    with estate_store(tmp_path_factory.mktemp("memory")) as store:
         yield store
-    finally:
-        store.close()
 
 
 def _notes() -> dict[str, list[str]]:

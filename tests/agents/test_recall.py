@@ -11,13 +11,9 @@ import pytest
 from agents.diagnosis import diagnose
 from agents.memory import recall, record_outcome, wilson
 from agents.records import Anomaly, CandidateKind
-from api.ingestion.pipeline import Ingester
 from graph.errors import NotFound
-from graph.factory import GraphConfig, open_store
 from graph.store import GraphStore
-from tests.agents.helpers import ESTATE, Builder, T, shop, svc
-
-FOLDERS = ("catalog", "events", "alerts", "incidents", "postmortems")
+from tests.agents.helpers import Builder, T, estate_store, shop, svc
 
 
 @pytest.mark.parametrize(
@@ -40,13 +36,8 @@ def test_wilson_interval_matches_hand_computed_values(successes: int, uses: int,
 
 @pytest.fixture(scope="module")
 def estate(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GraphStore]:
-    store = open_store(GraphConfig(sqlite_path=tmp_path_factory.mktemp("recall") / "graph.db"))
-    report = Ingester(store).run([ESTATE / f for f in FOLDERS])
-    assert report.ok, [s.error for s in report.sources if s.error]
-    try:
+    with estate_store(tmp_path_factory.mktemp("recall")) as store:
         yield store
-    finally:
-        store.close()
 
 
 PRICING_MAX_ENTRIES = datetime.fromisoformat("2026-11-03T11:18:31+00:00")  # incident #4170
