@@ -1,8 +1,8 @@
 """Feedback memory read from the graph: past cases (incidents, recorded anomalies) and their action records.
 
-Nothing is re-parsed here. The PagerDuty and postmortem readers already turned
-notes and resolution items into ``Remediation`` nodes (``action``,
-``original_text``) with an ``Outcome`` (``result``), linked by
+The PagerDuty and postmortem readers already turned notes and resolution
+items into ``Remediation`` nodes (``action``, ``original_text``) with an
+``Outcome`` (``result``), linked by
 ``(Incident)-[:REMEDIATED_BY]->(Remediation)-[:HAS_OUTCOME]->(Outcome)``;
 :func:`agents.memory.record_outcome` writes the same shape from an ``Anomaly``.
 This module reads them back as :class:`FeedbackRecord` s::
@@ -10,7 +10,12 @@ This module reads them back as :class:`FeedbackRecord` s::
     cases = load_cases(store, before=detected_at)
     records = load_records(store)
 
-Two rules turn the raw nodes into records:
+Three rules turn the raw nodes into records:
+
+* **an undo is named by what it undid**: an ingested rollback / revert whose
+  text names a feature flag key or a configuration key the graph knows (from
+  flag and config change events) becomes ``disable_feature_flag`` or
+  ``revert_config`` (:func:`ingest.actions.refine_action`);
 
 * **one record per action text**: the PagerDuty note and the postmortem line
   that say the same thing about one incident are one record (the latest time,
@@ -36,6 +41,7 @@ from agents.records import CandidateKind
 from graph.model import Edge, Node
 from graph.schema import NodeLabel, RelType, label_of
 from graph.store import GraphStore
+from ingest.actions import refine_action
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _FAR = datetime(9999, 1, 1, tzinfo=UTC)
@@ -119,12 +125,26 @@ def _time(value: object) -> datetime | None:
 
 @dataclass
 class _Graph:
-    """The nodes and edges around the cases, read once."""
+    """The nodes and edges around the cases, read once, and the flag and config keys changes named."""
 
     out: dict[str, list[Edge]]
     into: dict[str, list[Edge]]
     nodes: dict[str, Node]
     targets: dict[str, str]
+    flags: frozenset[str] = frozenset()
+    configs: frozenset[str] = frozenset()
+
+
+def _change_keys(store: GraphStore, label: NodeLabel, end: datetime) -> frozenset[str]:
+    """The lower-case keys (and subject paths) of the flag or config changes known before ``end``."""
+    keys: set[str] = set()
+    for event in store.events((label,), _EPOCH, end, limit=MAX_CASES):
+        props = event.node.props
+        named = props.get("changed_keys")
+        values = [*(named if isinstance(named, list) else []), props.get("flag"), props.get("config"),
+                  props.get("subject_id")]
+        keys |= {v.strip().lower() for v in values if isinstance(v, str) and v.strip()}
+    return frozenset(keys)
 
 
 def _read_around(store: GraphStore, ids: list[str]) -> _Graph:
@@ -159,17 +179,25 @@ def _signal(node: Node, entity: str, graph: _Graph, alert_names: dict[str, set[s
     ``detected_by``, or else the alert on the paged entity whose name best matches the title."""
     if node.label is NodeLabel.ANOMALY:
         return str(node.props.get("signal") or "") or None
-    for edge in graph.into.get(node.id, ()):
+    into = graph.into.get(node.id, ())
+    triggered = sorted((e for e in into if e.type is RelType.TRIGGERED), key=_order)
+    for edge in triggered:
         other = graph.nodes.get(edge.src)
-        if other is None:
-            continue
-        if edge.type is RelType.TRIGGERED and other.name:
+        if other is not None and other.name and not other.placeholder:
             return other.name
-        if edge.type is RelType.DESCRIBES and other.props.get("detected_by"):
+    for edge in into:
+        other = graph.nodes.get(edge.src)
+        if edge.type is RelType.DESCRIBES and other is not None and other.props.get("detected_by"):
             return str(other.props["detected_by"])
     scored = [(overlap(name, node.name), name) for name in sorted(alert_names.get(entity, ()))]
     best = max(scored, key=lambda s: s[0], default=(0.0, None))
     return best[1] if best[0] > 0.5 else None
+
+
+def _order(edge: Edge) -> tuple[float, str]:
+    """The alert named first in the incident comes first (``order`` on TRIGGERED), then by id."""
+    order = edge.props.get("order")
+    return (float(order) if isinstance(order, int | float) else float("inf"), edge.src)
 
 
 def _cause(case: Case, graph: _Graph) -> None:
@@ -196,8 +224,11 @@ def _raw_records(case: Case, graph: _Graph) -> list[FeedbackRecord]:
         props = result.props if result is not None else {}
         ttr = props.get("time_to_resolve_minutes")
         text = rem.props.get("original_text")
+        action = str(rem.props.get("action") or rem.name or "unknown")
+        if text and _origin(rem) == "ingested":
+            action = refine_action(action, str(text), graph.flags, graph.configs)
         out.append(FeedbackRecord(
-            signature=case.signature, case_id=case.id, action=str(rem.props.get("action") or rem.name or "unknown"),
+            signature=case.signature, case_id=case.id, action=action,
             outcome=str(props.get("result") or "unknown"), source=_origin(rem), at=rem.at,
             diagnosis_id=str(rem.props.get("diagnosis") or "") or None, cause_id=case.cause_id,
             cause_kind=str(case.cause_kind) if case.cause_kind else None, cause_entity=case.cause_entity,
@@ -267,6 +298,8 @@ def load_cases(store: GraphStore, before: datetime | None = None) -> list[Case]:
     events = [e for label in (NodeLabel.INCIDENT, NodeLabel.ANOMALY)
               for e in store.events((label,), _EPOCH, end, limit=MAX_CASES)]
     graph = _read_around(store, [e.node.id for e in events])
+    graph.flags = _change_keys(store, NodeLabel.FLAG_CHANGE, end)
+    graph.configs = _change_keys(store, NodeLabel.CONFIG_CHANGE, end)
     events = [e for e in events if e.node.label is NodeLabel.INCIDENT or graph.out.get(e.node.id)]
     incidents = [e for e in events if e.node.label is NodeLabel.INCIDENT]
     alert_names = _alert_names(store, {s for e in incidents for s in e.services})

@@ -13,7 +13,9 @@ object; an incident may also embed its notes::
 Each incident becomes ``incident:<id>``; a note that describes an action
 becomes a Remediation with its Outcome (:mod:`ingest.actions`); a cause named in
 the description or a note becomes a ``CAUSED_BY`` edge (a change id) or a hinted
-``CAUSED_BY`` edge (a dependency). The postmortem reader shares the record
+``CAUSED_BY`` edge (a dependency); the Alertmanager fingerprints in the
+incident's ``body.details`` and alerts become ``(alert)-[:TRIGGERED]->``
+edges (:mod:`ingest.incident_alerts`). The postmortem reader shares the record
 helpers here (:func:`remediation_records`, :func:`cause_records`, :func:`service_hint`).
 """
 
@@ -28,10 +30,11 @@ from typing import Any
 from graph.errors import FormatError, VidyaError
 from graph.model import Edge, Node, Props, Provenance
 from graph.schema import NodeLabel, RelType, node_id
-from ingest.actions import Cause, find_causes, helped, map_action, map_outcome
+from ingest.actions import Cause, find_causes, helped, map_note
 from ingest.chunking import Block, Part, chunk_parts
 from ingest.common import load_json, optional_time, parse_time
 from ingest.ids import entity_id
+from ingest.incident_alerts import alert_fingerprints, triggered_edges
 from ingest.records import (
     Document,
     EntityHint,
@@ -45,7 +48,9 @@ from ingest.registry import PRIORITY_INCIDENTS
 
 _SNIFF_BYTES = 16384
 _SNIFF_INCIDENT = re.compile(r'"incidents?"\s*:\s*[\[{]|"incident_number"\s*:|"type"\s*:\s*"incident"')
-_SNIFF_OTHER = re.compile(r'"(?:alerts|specversion|subject)"\s*:')
+_SNIFF_OTHER = re.compile(r'"(?:specversion|subject)"\s*:')
+#: an Alertmanager payload has "alerts" too, but never PagerDuty's incident fields
+_SNIFF_PAGERDUTY = re.compile(r'"incident_number"\s*:|"type"\s*:\s*"incident"|"incidents?"\s*:\s*[\[{]')
 _SLUG = re.compile(r"[^a-z0-9]+")
 
 
@@ -68,6 +73,7 @@ class _Raw:
     incident: Any
     notes: Any
     notes_location: str
+    alerts: Any = None
 
 
 def _raws(document: object, path: str) -> list[_Raw]:
@@ -75,7 +81,7 @@ def _raws(document: object, path: str) -> list[_Raw]:
         if "incident" in document:
             notes = document.get("notes")
             where = "/notes" if notes is not None else "/incident/notes"
-            return [_Raw("/incident", document["incident"], notes, where)]
+            return [_Raw("/incident", document["incident"], notes, where, document.get("alerts"))]
         if "incidents" in document:
             items = document["incidents"]
             if not isinstance(items, list):
@@ -202,6 +208,8 @@ class ActionText:
     provenance: Provenance
     at: datetime | None = None
     author: str | None = None
+    #: an outcome the document states outright ("What fixed it: ..."), over what the text's wording says
+    outcome: str | None = None
 
 
 @dataclass(slots=True)
@@ -216,7 +224,8 @@ def _pair_outcomes(items: Sequence[ActionText]) -> list[_Pending]:
     """Each action with its outcome: from its own text, else from the next texts that name no action."""
     pending: list[_Pending] = []
     for item in items:
-        action, outcome = map_action(item.text), map_outcome(item.text)
+        action, outcome = map_note(item.text)
+        outcome = item.outcome or outcome
         if action != "unknown":
             pending.append(_Pending(item, action, outcome, item))
         elif pending and pending[-1].outcome == "unknown" and outcome != "unknown":
@@ -299,6 +308,8 @@ def _incident_records(raw: _Raw, file: SourceFile, ctx: ReadContext) -> ReadResu
         result.hinted.append(HintedEdge(RelType.AFFECTS, incident, _pd_service_hint(inc), prov))
     edges, hinted = cause_records(incident, causes, prov)
     result.edges += edges
+    fingerprints = alert_fingerprints(inc.get("body"), inc.get("alerts"), raw.alerts)
+    result.edges += triggered_edges(incident, fingerprints, prov)
     result.hinted += hinted
     items = [ActionText(n.key, n.content, ctx.provenance(file, n.location), n.at, n.author) for n in notes]
     nodes, rem_edges = remediation_records(incident, items)
@@ -324,13 +335,15 @@ class PagerDutyReader:
     name = "pagerduty"
     description = "PagerDuty incidents (REST API v2 JSON: incident, incidents or a bare incident) with their notes"
     priority = PRIORITY_INCIDENTS
-    version = "1"
+    version = "2"
 
     def sniff(self, file: SourceFile) -> bool:
         if file.is_directory or file.suffix != ".json":
             return False
         head = file.data[:_SNIFF_BYTES].decode("utf-8", errors="ignore").lstrip("\ufeff \t\r\n")
-        return head[:1] == "{" and bool(_SNIFF_INCIDENT.search(head)) and not _SNIFF_OTHER.search(head)
+        if head[:1] != "{" or not _SNIFF_INCIDENT.search(head) or _SNIFF_OTHER.search(head):
+            return False
+        return '"alerts"' not in head or ('"groupKey"' not in head and bool(_SNIFF_PAGERDUTY.search(head)))
 
     def read(self, file: SourceFile, ctx: ReadContext) -> ReadResult:
         if file.is_directory:

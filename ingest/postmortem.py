@@ -29,14 +29,23 @@ from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from graph.errors import FormatError, SchemaError, VidyaError
+from graph.errors import FormatError, VidyaError
 from graph.model import Edge, Node, Props
-from graph.schema import RELS, NodeLabel, RelType, check_node_id, label_of, node_id
-from ingest.actions import Cause, change_id, find_causes, map_action
+from graph.schema import NodeLabel, RelType, check_node_id, node_id
+from ingest.actions import map_action
 from ingest.chunking import Outline, chunk_parts
 from ingest.common import load_yaml_documents
 from ingest.doc_markdown import outline_markdown
+from ingest.incident_alerts import triggered_edges
 from ingest.pagerduty import ActionText, cause_records, remediation_records, service_hint
+from ingest.postmortem_facts import (
+    causes,
+    detected_by,
+    detection_fingerprints,
+    front_list,
+    front_scalar,
+    mark_fix,
+)
 from ingest.records import Document, HintedEdge, ReadContext, ReadResult, RecordError, SourceFile
 from ingest.registry import PRIORITY_INCIDENTS
 
@@ -59,7 +68,6 @@ _CATEGORIES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
 #: a file is a postmortem with two of these headings, one of them distinctive
 _SNIFF_CATEGORIES = frozenset({"summary", "timeline", "root_cause", "resolution", "action_items"})
 _DISTINCTIVE = frozenset({"timeline", "root_cause", "action_items"})
-_CAUSE_KEYS = ("cause", "causes", "cause_change", "cause_changes", "cause_ids", "caused_by")
 _LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+(?:\[[ xX]\]\s+)?(?P<text>.*)$")
 _TIME = r"(?:(?P<date>\d{4}-\d{2}-\d{2})[ T])?(?P<clock>\d{1,2}:\d{2}(?::\d{2})?)(?:\s*(?P<tz>UTC|GMT|Z|[+-]\d{2}:?\d{2})\b)?"
 _TIMELINE_LINE = re.compile(rf"^\s*(?:[-*+]|\d+[.)])?\s*(?:\*\*|__)?{_TIME}(?:\*\*|__)?\s*(?:[-–—:|]\s*)?(?P<text>\S.*)$")
@@ -141,27 +149,6 @@ def _sniff_text(head: str) -> bool:
         return True
     found = {b.category for b in _blocks(lines, end + 1)} & _SNIFF_CATEGORIES
     return len(found) >= 2 and bool(found & _DISTINCTIVE)
-
-
-def _list(front: dict[str, Any], errors: list[RecordError], *keys: str) -> list[str]:
-    """The first of ``keys`` present: one string, a comma-separated string or a list of scalars."""
-    for key in keys:
-        value = front.get(key)
-        if isinstance(value, str):
-            return [part.strip() for part in value.split(",") if part.strip()]
-        if isinstance(value, list) and all(isinstance(v, str | int | float) and not isinstance(v, bool) for v in value):
-            return [str(v).strip() for v in value if str(v).strip()]
-        if value is not None:
-            errors.append(RecordError("front matter", f"{key}: expected a string or a list of strings"))
-    return []
-
-
-def _scalar(front: dict[str, Any], *keys: str) -> str | None:
-    for key in keys:
-        value = front.get(key)
-        if isinstance(value, str | int | float) and not isinstance(value, bool) and str(value).strip():
-            return str(value).strip()
-    return None
 
 
 def _base_date(front: dict[str, Any]) -> date | None:
@@ -334,44 +321,16 @@ def _item_time(text: str, parsed: _Parsed) -> datetime | None:
     return next(same, None)
 
 
-def _cause_node(value: str) -> str | None:
-    """Any node id the schema lets an incident be ``CAUSED_BY`` (a failed dependency, a traffic alert...)."""
-    try:
-        label = label_of(value.strip())
-    except SchemaError:
-        return None
-    return value.strip() if label in RELS[RelType.CAUSED_BY].targets else None
-
-
-def _causes(parsed: _Parsed, errors: list[RecordError]) -> list[Cause]:
-    causes: list[Cause] = []
-    for key in _CAUSE_KEYS:
-        for value in _list(parsed.front, errors, key):
-            found = change_id(value) or _cause_node(value)
-            if found is None:
-                message = (
-                    f"{key}: {value!r} is not a cause id (expected deploy:, config:, flag: or migration:<id>, a UUID, "
-                    "or the id of what failed: resource:, service:, alert:<fingerprint>)"
-                )
-                errors.append(RecordError("front matter", message))
-            else:
-                causes.append(Cause(f"front matter {key}", change=found))
-    causes += find_causes(parsed.text_of("root_cause"), causal=True)
-    for name in ("summary", "timeline", "resolution"):
-        causes += find_causes(parsed.text_of(name))
-    return causes
-
-
 def _incident(parsed: _Parsed, file: SourceFile, ctx: ReadContext) -> tuple[str, list[Node]]:
     """The incident id; a node only when the postmortem names no incident (then it stands for one)."""
-    key = _scalar(parsed.front, "incident_id", "incident")
+    key = front_scalar(parsed.front, "incident_id", "incident")
     if key:
         incident = node_id(NodeLabel.INCIDENT, key)
         check_node_id(incident, NodeLabel.INCIDENT)  # no node is made here, so check what the edges will name
         return incident, []
     incident = node_id(NodeLabel.INCIDENT, f"postmortem/{file.path}")
     props: Props = {"source_kind": "postmortem"}
-    if severity := _scalar(parsed.front, "severity"):
+    if severity := front_scalar(parsed.front, "severity"):
         props["severity"] = severity
     at = next((e.at for e in parsed.timeline if e.at), None)
     if at is None and parsed.clock.day:
@@ -388,11 +347,12 @@ def _first_paragraph(text: str, limit: int = 1000) -> str | None:
 def _postmortem_props(parsed: _Parsed, incident: str, services: list[str], errors: list[RecordError]) -> Props:
     props: dict[str, Any] = {
         "incident": incident,
-        "severity": _scalar(parsed.front, "severity"),
-        "status": _scalar(parsed.front, "status"),
+        "severity": front_scalar(parsed.front, "severity"),
+        "status": front_scalar(parsed.front, "status"),
         "date": parsed.clock.day.isoformat() if parsed.clock.day else None,
         "services": services,
-        "authors": _list(parsed.front, errors, "authors", "author"),
+        "authors": front_list(parsed.front, errors, "authors", "author"),
+        "detected_by": detected_by(parsed.front, "\n".join(parsed.lines)),
         "summary": _first_paragraph(parsed.text_of("summary")),
         "root_cause": _first_paragraph(parsed.text_of("root_cause")),
         "action_items": [text for _, text in _items(parsed.section("action_items"))],
@@ -405,7 +365,7 @@ class PostmortemReader:
     name = "postmortem"
     description = "Postmortem Markdown (front matter; Summary, Timeline, Root cause, Resolution, Action items)"
     priority = PRIORITY_INCIDENTS + 1
-    version = "1"
+    version = "2"
 
     def sniff(self, file: SourceFile) -> bool:
         if file.is_directory or file.suffix not in _SUFFIXES:
@@ -421,7 +381,7 @@ class PostmortemReader:
             incident, nodes = _incident(parsed, file, ctx)
         except VidyaError as exc:
             raise FormatError(f"{file.path}: front matter incident_id: {exc}") from None
-        services = _list(parsed.front, result.errors, "services", "service")
+        services = front_list(parsed.front, result.errors, "services", "service")
         postmortem = node_id(NodeLabel.POSTMORTEM, file.path)
         prov = ctx.provenance(file)
         props = _postmortem_props(parsed, incident, services, result.errors)
@@ -434,7 +394,8 @@ class PostmortemReader:
     def _facts(self, parsed: _Parsed, file: SourceFile, ctx: ReadContext, incident: str, result: ReadResult) -> None:
         """Causes and remediations; a value that cannot become a record is a record error."""
         try:
-            edges, hinted = cause_records(incident, _causes(parsed, result.errors), ctx.provenance(file, "root cause"))
+            found = causes(parsed.front, parsed.text_of, result.errors)
+            edges, hinted = cause_records(incident, found, ctx.provenance(file, "root cause"))
             result.edges += edges
             result.hinted += hinted
         except VidyaError as exc:
@@ -443,6 +404,13 @@ class PostmortemReader:
             ActionText(f"postmortem-{n}", text, ctx.provenance(file, f"line {line}"), _item_time(text, parsed))
             for n, (line, text) in enumerate(_items(parsed.section("resolution")), start=1)
         ]
+        fix_at = parsed.timeline[-1].at if parsed.timeline else None
+        items = mark_fix(items, parsed.text_of("resolution"),
+                         lambda text: ActionText("postmortem-fix", text, ctx.provenance(file, "resolution"),
+                                                 _item_time(text, parsed) or fix_at, outcome="resolved"))
+        detected = detection_fingerprints(detected_by(parsed.front, "\n".join(parsed.lines)),
+                                          [e.text for e in parsed.timeline])
+        result.edges += triggered_edges(incident, detected, ctx.provenance(file, "detected by"))
         try:
             nodes, edges = remediation_records(incident, items)
             result.nodes += nodes

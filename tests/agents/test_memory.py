@@ -6,6 +6,7 @@ import json
 import re
 from collections.abc import Iterator
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -15,6 +16,7 @@ from agents.diagnosis import diagnose
 from agents.history import load_history
 from agents.memory import load_cases, load_records, record_outcome
 from agents.records import Anomaly, CandidateKind, Diagnosis
+from api.ingestion.pipeline import Ingester
 from graph.errors import NotFound, RecordError
 from graph.schema import NodeLabel, RelType
 from graph.store import GraphStore
@@ -75,7 +77,7 @@ def test_the_fix_the_readme_names_is_recorded_as_a_success(estate: GraphStore) -
         checked += 1
         worked = [r for r in cases[incident].records if r.action == action and r.success]
         assert worked, f"{incident}: {fix!r} ({action}) is not a success in {cases[incident].records}"
-    assert checked >= 20
+    assert checked >= 30
 
 
 @pytest.mark.slow
@@ -94,25 +96,84 @@ def test_a_note_and_its_postmortem_line_merge_and_keep_both_origins(estate: Grap
 
 
 @pytest.mark.slow
-def test_the_last_action_before_resolution_is_inferred_to_have_resolved_it(estate: GraphStore) -> None:
+def test_every_demo_incident_has_a_fix_with_a_written_outcome(estate: GraphStore) -> None:
+    cases = load_cases(estate)
+    records = [r for c in cases for r in c.records]
+    assert all(any(r.success for r in c.records) for c in cases), [c.id for c in cases if not c.records]
+    assert sum(r.outcome == "unknown" for r in records) <= 5  # clean-up steps after the fix say nothing of it
+    # every fix was written down (a note, or the postmortem's "What fixed it"), none had to be inferred
+    assert not any(r.inferred for r in records)
+
+
+@pytest.mark.slow
+def test_an_undo_is_named_by_what_it_undid(estate: GraphStore) -> None:
     cases = {c.id: c for c in load_cases(estate)}
-    cart = cases["incident:P3BLZGL"].records  # "Rolled back cart to 3.36.2 — checkout p99 back to 450ms."
-    assert [(r.action, r.outcome, r.inferred) for r in cart] == [("rollback_deploy", "resolved", True)]
-    # "Resolving. Will re-run the backfill in 5k-row batches at night." is a closing note, not the fix
-    catalog = {r.action: r for r in cases["incident:PHP7FBF"].records}
-    assert catalog["modify_database"].outcome == "resolved" and catalog["modify_database"].inferred
-    assert catalog["retry_job"].outcome == "unknown"
-    # a written outcome is never overridden: the failed auth rollback stays failed
+    fixes = {i: [(r.action, r.outcome) for r in cases[i].records] for i in
+             ("incident:P0MKZYT", "incident:PQJHZ2U", "incident:PXXDZ3H", "incident:P8B1GJ7", "incident:PLXQT47")}
+    assert fixes["incident:P0MKZYT"] == [("disable_feature_flag", "resolved")]  # "Set recs.model-v3 back to 10%"
+    assert ("revert_config", "resolved") in fixes["incident:PQJHZ2U"]  # "Reverted pricing/cache.ttl_seconds"
+    assert fixes["incident:PXXDZ3H"] == [("revert_config", "resolved")]  # "ratelimit.per_client_rps ... Reverting"
+    assert fixes["incident:P8B1GJ7"] == [("rollback_deploy", "resolved")]  # config-service is a service
+    # "Errors cleared after the switchover" reports the outcome of the config revert, it is not a failover
+    assert fixes["incident:PLXQT47"] == [("restart_pod", "partial"), ("revert_config", "resolved")]
+
+
+@pytest.mark.slow
+def test_plans_and_mentions_are_not_actions(estate: GraphStore) -> None:
+    cases = {c.id: c for c in load_cases(estate)}
+    catalog = [(r.action, r.outcome) for r in cases["incident:PHP7FBF"].records]
+    assert catalog == [("modify_database", "resolved")]  # not "Will re-run the backfill in 5k-row batches"
     gateway = [(r.action, r.outcome) for r in cases["incident:PGDYZER"].records]
-    assert ("rollback_deploy", "failed") in gateway and ("failover", "resolved") in gateway
+    assert gateway == [("rollback_deploy", "failed"), ("failover", "resolved")]  # not "the release that was rolled back"
+    auth = [r.action for r in cases["incident:PF4UGHE"].records]
+    assert auth == ["rollback_deploy"]  # not "not a repeat of the session-cache failover"
+
+
+def _pagerduty(tmp_path: Path, notes: list[tuple[str, str]], resolved_at: str) -> Path:
+    incident = {"id": "PTEST1", "incident_number": 1, "title": "recommendations latency", "status": "resolved",
+                "created_at": "2026-06-01T11:00:00Z", "resolved_at": resolved_at,
+                "service": {"id": "PSVC1", "summary": "recommendations"}}
+    body = {"incident": incident, "notes": [{"id": f"N{i}", "content": text, "created_at": when}
+                                            for i, (when, text) in enumerate(notes)]}
+    path = tmp_path / "PTEST1.json"
+    path.write_text(json.dumps(body), encoding="utf-8")
+    return path
+
+
+def test_the_last_action_before_resolution_is_inferred_to_have_resolved_it(graph_store: GraphStore,
+                                                                         tmp_path: Path) -> None:
+    notes = [("2026-06-01T11:05:00Z", "Restarted two recommendations pods, no change."),
+             ("2026-06-01T11:10:00Z", "Rolled back recommendations to 4.1.0."),
+             ("2026-06-01T11:30:00Z", "Re-queued the failed exports. Resolving.")]
+    assert Ingester(graph_store).run([_pagerduty(tmp_path, notes, "2026-06-01T11:30:00Z")]).ok
+    [case] = load_cases(graph_store)
+    assert [(r.action, r.outcome, r.inferred) for r in case.records] == [
+        ("restart_pod", "failed", False), ("rollback_deploy", "resolved", True),
+        ("retry_job", "unknown", False)]  # a note written at the resolution closes it, it did not fix it
+    assert case.records[1].time_to_resolve == timedelta(minutes=30)
+
+
+def test_an_undo_of_a_known_flag_or_config_key_is_a_flag_or_config_action(graph_store: GraphStore,
+                                                                         tmp_path: Path) -> None:
+    (Builder().change("flag:f1", svc("recommendations"), 60, flag="recs.model-v3", changed_keys=["recs.model-v3"])
+     .change("config:c1", svc("recommendations"), 60, config="cache.ttl", subject_id="recommendations/cache.ttl")
+     .write(graph_store))
+    notes = [("2026-06-01T11:05:00Z", "Rolled back cache.ttl, no change."),
+             ("2026-06-01T11:10:00Z", "Rolled back recs.model-v3, latency back to normal."),
+             ("2026-06-01T11:15:00Z", "Rolled back recommendations to 4.1.0 as well.")]
+    assert Ingester(graph_store).run([_pagerduty(tmp_path, notes, "2026-06-01T11:20:00Z")]).ok
+    records = load_records(graph_store)
+    assert [(r.action, r.outcome) for r in records] == [
+        ("revert_config", "failed"), ("disable_feature_flag", "resolved"), ("rollback_deploy", "unknown")]
+    assert [r.original_text for r in records][1] == "Rolled back recs.model-v3, latency back to normal."
 
 
 @pytest.mark.slow
 def test_signals_of_ingested_incidents_name_the_alert_that_paged(estate: GraphStore) -> None:
     cases = {c.id: c for c in load_cases(estate)}
     truth = ground_truth()
-    agree = sum(cases[t.incident_id].signal == t.alert for t in truth)
-    assert agree >= 24, f"{agree}/32"
+    # the alert named first in each PagerDuty incident (TRIGGERED, order 0) is the one that paged
+    assert [cases[t.incident_id].signal for t in truth] == [t.alert for t in truth]
     for t in truth:
         case = cases[t.incident_id]
         assert case.entity == f"service:default/{t.service}"

@@ -58,7 +58,8 @@ def test_the_earlier_incident_with_the_same_cause_comes_first_and_lookalikes_las
     assert lookalikes["incident:P3BLZGL"].reason == "caused by deploy on cart, not config on pricing"
     top_lookalike = max(s.similarity for s in lookalikes.values())
     assert top_lookalike >= found.cases[0].similarity  # ranked below despite looking as much alike
-    assert found.stats("rollback_deploy") is not None
+    reverted = found.stats("revert_config")  # #4114 was fixed by reverting pricing/cache.ttl_seconds
+    assert reverted is not None and (reverted.successes, reverted.uses) == (1, 1)
     assert {a.action for a in found.lookalike_actions} >= {"modify_database"}
     assert "modify_database" not in {a.action for a in found.actions}
 

@@ -8,7 +8,18 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ingest.actions import ACTIONS, OUTCOMES, Cause, change_id, find_causes, helped, map_action, map_outcome
+from ingest.actions import (
+    ACTIONS,
+    OUTCOMES,
+    Cause,
+    change_id,
+    find_causes,
+    helped,
+    map_action,
+    map_note,
+    map_outcome,
+    refine_action,
+)
 
 ACTION_CASES = [
     # rollback_deploy
@@ -147,6 +158,94 @@ def test_map_outcome(text: str, expected: str) -> None:
 def test_map_action_ignores_case_quotes_and_line_breaks() -> None:
     assert map_action("ROLLED\n  BACK checkout") == "rollback_deploy"
     assert map_action("We didn\u2019t roll back, we flushed the cache") == "clear_cache"
+
+
+# classes of wording the demo estate's notes and postmortems showed ----------------------------------------
+
+WORDING_CASES = [
+    # what the undo's target is: a flag key, a config key path, a setting's value, a service at a version
+    ("Set recs.model-v3 back to 10% — p99 back to 180ms", "disable_feature_flag"),
+    ("Disabled web.new-product-page (set to 0%)", "disable_feature_flag"),
+    ("Reverted pricing/cache.ttl_seconds to 300 in Consul", "revert_config"),
+    ("ratelimit.per_client_rps changed to 20 at 16:40. Reverting to 200.", "revert_config"),
+    ("Raised it back to 400 with patronictl edit-config", "revert_config"),
+    ("Terraform run at 15:10 changed node_type. Re-applying the previous plan.", "revert_config"),
+    ("Rolled back config-service to 4.26.0", "rollback_deploy"),
+    ("Reverted checkout to 2.3.9", "rollback_deploy"),
+    ("Enabled payments.secondary-acquirer (route 100% to the backup acquirer)", "enable_fallback"),
+    ("Routed refund reads to the primary and waited", "reroute_traffic"),
+    ("Deleted old index products-v39", "modify_database"),
+    ("Fixed 1,840 carts with the repair script", "modify_database"),
+    # a plan, a hypothesis, a reference to an earlier action, a name, a quoted statement: no action
+    ("Table is 80% rewritten; cancelling would roll back.", "unknown"),
+    ("Resolving. Will re-run the backfill in 5k-row batches at night.", "unknown"),
+    ("Customers who were declined get an e-mail to retry.", "unknown"),
+    ("Errors cleared after the switchover.", "unknown"),
+    ("sentinel quorum fine — not a repeat of the session-cache failover.", "unknown"),
+    ("Re-deploying the auth release that was rolled back, it was not the cause.", "unknown"),
+    ("mobile-bff errors are 429s; ratelimit.per_client_rps is 20.", "unknown"),
+    ("pg_stat_activity: CREATE INDEX on orders holds ShareLock since 13:57", "unknown"),
+    ("What fixed it: Rolled back auth to 2.18.0", "rollback_deploy"),  # "fixed it: ... auth" is not an auth fix
+]
+
+RESULT_CASES = [
+    ("p99 back to 450ms", "resolved"),
+    ("error rate back under 1%", "resolved"),
+    ("decline rate back to 3.1%", "resolved"),
+    ("reservations flowing again", "resolved"),
+    ("replicas caught up in 6 minutes", "resolved"),
+    ("lag drained in 35 minutes", "resolved"),
+    ("cluster yellow, then green", "resolved"),
+    ("429s gone", "resolved"),
+    ("p99 improved only slightly (2.8s to 2.4s)", "partial"),
+    ("errors dropped for 2 minutes, then came back", "partial"),
+    ("CPU fine now but p99 still 2.5s", "failed"),
+    ("latency got worse", "failed"),
+    ("error rate climbed to 12%", "failed"),
+    ("p99 not back to normal", "failed"),
+    ("errors have not stopped", "failed"),
+    ("latency is not back under 500ms", "failed"),
+    ("never recovered", "failed"),
+    ("error rate stayed at 7%", "failed"),
+    ("if it recovered we would know by now", "unknown"),
+    ("Set recs.model-v3 back to 10%", "unknown"),  # a setting put back is an action, not a result
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), WORDING_CASES)
+def test_wording_classes_map_by_what_was_done(text: str, expected: str) -> None:
+    assert map_action(text) == expected
+
+
+@pytest.mark.parametrize(("text", "expected"), RESULT_CASES)
+def test_recovery_no_change_and_worse_wording(text: str, expected: str) -> None:
+    assert map_outcome(text) == expected
+
+
+def test_a_note_outcome_is_read_from_the_sentence_naming_the_action_on() -> None:
+    assert map_note("Northwind reports recovery. Disabled payments.secondary-acquirer.") == (
+        "disable_feature_flag", "unknown")
+    assert map_note("Errors are all on Visa. Disabled payments.network-tokens — back to baseline.") == (
+        "disable_feature_flag", "resolved")
+    assert map_note("Restarted two pods — no change.") == ("restart_pod", "failed")
+    assert map_note("Errors gone after the next refresh cycle.") == ("unknown", "resolved")
+
+
+@pytest.mark.parametrize(
+    ("action", "text", "expected"),
+    [
+        ("rollback_deploy", "Rolled back recs.model-v3", "disable_feature_flag"),
+        ("rollback_deploy", "Rolled back cache.ttl_seconds", "revert_config"),
+        ("revert_config", "Reverted pricing/cache.ttl_seconds to 300", "revert_config"),
+        ("rollback_deploy", "Rolled back orders-db/max_connections", "revert_config"),
+        ("revert_config", "max_connections went to 200. Raised it back to 400", "revert_config"),
+        ("rollback_deploy", "Rolled back payments to 1.32.0, recs.model-v3 untouched", "rollback_deploy"),
+        ("rollback_deploy", "Rolled back payments to 1.32.0", "rollback_deploy"),
+        ("scale_up", "Scaled recs.model-v3 workers to 12", "scale_up"),  # not an undo: left alone
+    ],
+)
+def test_refine_action_decides_an_undo_by_its_target(action: str, text: str, expected: str) -> None:
+    assert refine_action(action, text, {"recs.model-v3"}, {"cache.ttl_seconds", "max_connections"}) == expected
 
 
 def test_helped_follows_the_outcome() -> None:

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from graph.errors import FormatError
 from graph.schema import NodeLabel, RelType
+from ingest import alertmanager
 from ingest.pagerduty import READER, service_hint, slug
 from ingest.records import ReadContext, ReadResult, SourceFile
 from ingest.registry import detect
@@ -239,3 +240,40 @@ def test_mutated_incidents_are_read_or_refused(data: st.DataObject) -> None:
     name = data.draw(st.sampled_from(["checkout-incident.json", "incidents.json", "bare-incident.json"]))
     document = data.draw(mutated_json(json.loads((FIXTURES / name).read_text())))
     assert_reads_or_refuses(READER, SourceFile("pd/x.json", json.dumps(document).encode()))
+
+
+# -- the alerts behind an incident ---------------------------------------------------------------------------
+
+_INCIDENT = {"id": "PALERT1", "incident_number": 7, "title": "payments errors", "created_at": "2026-09-23T14:13:31Z",
+             "service": {"id": "PH62ZKG", "summary": "payments"}}
+
+
+def _triggered(result: ReadResult) -> list[tuple[str, str, object]]:
+    return [(e.src, e.dst, e.props.get("order")) for e in result.edges if e.type is RelType.TRIGGERED]
+
+
+def test_fingerprints_in_the_incident_details_link_the_alerts_that_triggered_it() -> None:
+    details = ("PaymentsErrorRate on payments. Alerts in this incident (Alertmanager fingerprints):\n"
+               "- PaymentsErrorRate fingerprint=3587100727a3f0a3 group_key={}:{alertname=\"PaymentsErrorRate\"}\n"
+               "- CheckoutHighErrorRate fingerprint=ec495441347b1b66")
+    incident = _INCIDENT | {"body": {"type": "incident_body", "details": details}}
+    result = read("alerts.json", json.dumps({"incident": incident}).encode())
+    assert _triggered(result) == [("alert:3587100727a3f0a3", "incident:PALERT1", 0),
+                                  ("alert:ec495441347b1b66", "incident:PALERT1", 1)]
+
+
+def test_alerts_beside_the_incident_meet_the_alertmanager_reader_on_the_same_alert_node() -> None:
+    labels = {"alertname": "PaymentsErrorRate", "service": "payments", "severity": "critical"}
+    firing = "Labels:\n" + "".join(f" - {k} = {v}\n" for k, v in labels.items()) + "Annotations:\n - summary = 5xx\n"
+    alerts = [{"id": "Q1", "type": "alert", "body": {"type": "alert_body", "details": {"firing": firing}}},
+              {"id": "Q2", "type": "alert", "body": {"details": {"fingerprint": "0123456789abcdef"}}}]
+    document = json.dumps({"incident": _INCIDENT, "alerts": alerts}).encode()
+    assert READER.sniff(SourceFile("pd/alerts.json", document))
+    payload = {"version": "4", "status": "firing", "receiver": "pd", "groupKey": "{}:{}",
+               "alerts": [{"status": "firing", "labels": labels, "startsAt": "2026-09-23T14:10:00Z"}]}
+    alert = alertmanager.READER.read(SourceFile("am/alerts.json", json.dumps(payload).encode()), CTX).nodes[0]
+    assert [src for src, _, _ in _triggered(read("alerts.json", document))] == [alert.id, "alert:0123456789abcdef"]
+
+
+def test_an_incident_without_alert_details_triggers_nothing() -> None:
+    assert _triggered(read("checkout-incident.json")) == []

@@ -350,3 +350,83 @@ def test_front_matter_cause_may_name_a_failed_dependency_or_a_traffic_alert(tmp_
     result = READER.read(SourceFile(path="pm/traffic.md", data=text.encode()), CTX)
     causes = {e.dst for e in result.edges if e.type is RelType.CAUSED_BY}
     assert causes == {"resource:default/session-cache", "alert:407019779e5b22ae"}
+
+
+# -- the stated fix and the detecting alert -----------------------------------------------------------------
+
+_STATED = """---
+type: postmortem
+incident_id: P9FIX
+date: '2026-10-01'
+detected_by: RecommendationsHighLatency
+---
+# Recommendations latency
+
+## Timeline
+
+- 16:12 — RecommendationsHighLatency fires (recommendations, fingerprint `6405c2bf5c69bcad`)
+- 16:15 — WebFrontendHighLatency fires (web-frontend, fingerprint `c000d0868a863366`)
+- 16:21 — Set recs.model-v3 back to 10%.
+- 16:31 — Incident resolved
+
+## Resolution
+
+- 16:16 Restarted two recommendations pods.
+- 16:21 Set recs.model-v3 back to 10%.
+
+What fixed it: Set recs.model-v3 back to 10%. The incident was resolved at 16:31 UTC, 19 minutes after the first alert.
+"""
+
+
+def _outcomes(result: ReadResult) -> dict[str, str]:
+    """Remediation action -> its outcome."""
+    nodes = by_id(result)
+    out = {e.src: nodes[e.dst].props["result"] for e in result.edges if e.type is RelType.HAS_OUTCOME}
+    return {nodes[rem].props["action"]: result for rem, result in out.items()}
+
+
+def test_the_stated_fix_marks_the_resolution_item_it_repeats_resolved() -> None:
+    result = read("stated.md", _STATED.encode())
+    assert _outcomes(result) == {"restart_pod": "unknown", "disable_feature_flag": "resolved"}
+    assert sum(n.label is NodeLabel.REMEDIATION for n in result.nodes) == 2  # the statement is not a third action
+
+
+def test_a_stated_fix_no_item_repeats_is_its_own_resolved_remediation() -> None:
+    text = _STATED.replace("What fixed it: Set recs.model-v3 back to 10%.", "Fixed by: Rolled back recommendations to 4.1.0.")
+    result = read("stated.md", text.encode())
+    assert _outcomes(result) == {"restart_pod": "unknown", "disable_feature_flag": "unknown",
+                                 "rollback_deploy": "resolved"}
+    fix = next(n for n in result.nodes if n.id == "remediation:P9FIX/postmortem-fix")
+    assert fix.props["original_text"] == "Rolled back recommendations to 4.1.0."
+    assert fix.at == datetime(2026, 10, 1, 16, 31, tzinfo=UTC)  # the last timeline entry: the incident resolved
+
+
+def test_a_written_outcome_is_not_overridden_by_the_stated_fix() -> None:
+    text = _STATED.replace("- 16:21 Set recs.model-v3 back to 10%.", "- 16:21 Set recs.model-v3 back to 10%, no change.")
+    text = text.replace("What fixed it: Set recs.model-v3 back to 10%.", "What fixed it: Set recs.model-v3 back to 10%")
+    assert _outcomes(read("stated.md", text.encode()))["disable_feature_flag"] == "failed"
+
+
+def test_the_detecting_alert_triggered_the_incident() -> None:
+    result = read("stated.md", _STATED.encode())
+    triggered = [e for e in result.edges if e.type is RelType.TRIGGERED]
+    assert [(e.src, e.dst) for e in triggered] == [("alert:6405c2bf5c69bcad", "incident:P9FIX")]
+    postmortem = next(n for n in result.nodes if n.label is NodeLabel.POSTMORTEM)
+    assert postmortem.props["detected_by"] == "RecommendationsHighLatency"
+
+
+@pytest.mark.parametrize(
+    ("front", "body", "expected"),
+    [
+        ("detected_by: alert:0123456789abcdef\n", "", ["alert:0123456789abcdef"]),
+        ("", "Detected by: alert WebFrontendHighLatency\n", ["alert:c000d0868a863366"]),
+        ("", "**Detected by:** `WebFrontendHighLatency`\n", ["alert:c000d0868a863366"]),
+        ("detected_by: a customer e-mail\n", "", []),  # no alert of that name in the timeline
+    ],
+)
+def test_detection_is_read_from_front_matter_or_a_detected_by_line(front: str, body: str, expected: list[str]) -> None:
+    text = _STATED.replace("detected_by: RecommendationsHighLatency\n", front).replace("## Resolution", body + "\n## Resolution")
+    result = read("stated.md", text.encode())
+    assert [e.src for e in result.edges if e.type is RelType.TRIGGERED] == expected
+    postmortem = next(n for n in result.nodes if n.label is NodeLabel.POSTMORTEM)
+    assert ("detected_by" in postmortem.props) == bool(expected)  # a sentence is not an alert name
