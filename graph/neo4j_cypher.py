@@ -5,7 +5,9 @@ with Cypher 5.26's dynamic ``$(...)`` syntax where that costs nothing; where a
 relationship-property index must be used (lookups by edge id or by source),
 the type has to be spelled in the query text, so those statements are
 generated once, here, from :class:`graph.schema.RelType` members checked
-against a strict identifier pattern; they never contain input. The full-text
+against a strict identifier pattern; they never contain input. A lookup for
+a whole write chunk is one statement, a ``UNION`` of one indexed branch per
+type, reading its ids from a parameter map keyed by type. The full-text
 index is generated the same way from :data:`graph.schema.TEXT_FIELDS`, and a
 keyword query reaches Lucene only through :func:`lucene_query`, which quotes
 every term.
@@ -16,7 +18,7 @@ from __future__ import annotations
 import re
 
 from graph.neo4j_records import TIME_FIELDS as _TIME_FIELDS
-from graph.schema import BASE_LABEL, RelType
+from graph.schema import BASE_LABEL, RELS, RelType
 from graph.text_query import TEXT_COLUMNS, TEXT_LABELS, weight
 
 _IDENT = re.compile(r"^[A-Z][A-Z_]*$")
@@ -91,7 +93,7 @@ _VISIBLE_AS_OF = "({start} IS NULL OR {start} <= $as_of) AND ({x}.valid_to IS NU
 
 def visible(alias: str, as_of: bool | None = None) -> str:
     """Visibility of ``alias``: now, as of ``$as_of``, or (``as_of`` None) whichever ``$as_of`` asks for."""
-    if alias not in {"n", "e", "a", "b"}:  # pragma: no cover
+    if alias not in {"n", "e", "a", "b", "x"}:  # pragma: no cover
         raise ValueError(alias)
     # an event node exists from its ``at`` on: a timeline as of T has nothing that happened after T
     start = "{x}.valid_from" if alias == "e" else "coalesce({x}.valid_from, {x}.at)"
@@ -141,12 +143,32 @@ NODE_PLACEHOLDERS = (
 
 # --- edge writes: one statement per type, so the relationship-id index is used ---------
 _STATE = (
-    "collect({id: e.id, src: a.id, current: e.retired_at IS NULL, hash: e.content_hash, source: e.source, "
-    "valid_from: e.valid_from, valid_to: e.valid_to}) AS rows"
+    "collect({id: e.id, src: a.id, type: type(e), current: e.retired_at IS NULL, hash: e.content_hash, "
+    "source: e.source, valid_from: e.valid_from, valid_to: e.valid_to}) AS rows"
 )
-EDGE_STATES = _per_type("UNWIND $ids AS id MATCH (a)-[e:{T} {id: id}]->() RETURN " + _STATE)
-EDGE_SIBLINGS = _per_type(
-    f"UNWIND $srcs AS src MATCH (a:{N} {{id: src}})-[e:{{T}}]->() WHERE e.retired_at IS NULL RETURN " + _STATE
+
+
+def _all_types(branch: str, types: list[RelType]) -> str:
+    """One statement for every type: a UNION of the per-type ``branch``, each using its type's index.
+
+    ``{T}`` is the type; the branch reads its rows from the parameter map's entry for the type
+    (a missing entry is null, and unwinding null gives no rows).
+    """
+    return "CALL () { " + " UNION ALL ".join(branch.replace("{T}", _ident(t)) for t in types) + " } "
+
+
+#: stored versions of edges by id, ``$ids`` a map from type name to ids of that type
+EDGE_STATES = (
+    _all_types("UNWIND $ids.{T} AS id MATCH (a)-[e:{T} {id: id}]->() RETURN a, e", list(RelType)) + "RETURN " + _STATE
+)
+#: current edges of functional types from the given nodes, ``$srcs`` a map from type name to node ids
+EDGE_SIBLINGS = (
+    _all_types(
+        f"UNWIND $srcs.{{T}} AS src MATCH (a:{N} {{id: src}})-[e:{{T}}]->() WHERE e.retired_at IS NULL RETURN a, e",
+        [t for t in RelType if RELS[t].functional],
+    )
+    + "RETURN "
+    + _STATE
 )
 EDGE_RETIRE = _per_type(
     "UNWIND $rows AS r MATCH ()-[e:{T} {id: r.id}]->() WHERE e.retired_at IS NULL "
@@ -160,9 +182,10 @@ EDGE_REPROVENANCE = _per_type(
     "SET e.source = r.source, e.source_location = r.source_location, e.run_id = r.run_id, "
     "e.ingested_at = r.ingested_at"
 )
-EDGE_INSERT = _per_type(
+# dynamic types cost nothing here: nothing is looked up by a relationship property
+EDGE_INSERT = (
     f"UNWIND $rows AS r MATCH (a:{N} {{id: r.src}}) MATCH (b:{N} {{id: r.dst}}) "
-    "CREATE (a)-[e:{T}]->(b) SET e = r.props"
+    "CREATE (a)-[e:$(r.type)]->(b) SET e = r.props"
 )
 
 # --- sources -----------------------------------------------------------------------
@@ -231,6 +254,66 @@ STEP_EDGES = {
     )
     for k in _STEP_KEYS
 }
+
+
+def _level(direction: str, as_of: bool, frontier: str, tail: str) -> str:
+    """A subquery stepping once from the node(s) ``frontier`` names (a fixed alias or list)."""
+    source = f"WITH {frontier} AS x" if frontier == "a" else f"UNWIND {frontier} AS x"
+    return (
+        f"{source} MATCH {_PATTERNS[direction].replace('(a)', '(x)')} WHERE ($types IS NULL OR type(e) IN $types) "
+        f"AND {visible('e', as_of)} AND {visible('b', as_of)} {tail}"
+    )
+
+
+def _near(direction: str, as_of: bool, depth: int) -> str:
+    levels = f"CALL (a) {{ {_level(direction, as_of, 'a', 'RETURN collect(DISTINCT b) AS l1')} }} "
+    hops = "[n IN l1 | {n: n, d: 1}]"
+    if depth == 2:
+        levels += f"CALL (l1) {{ {_level(direction, as_of, 'l1', 'RETURN collect(DISTINCT b) AS l2')} }} "
+        hops += " + [n IN l2 | {n: n, d: 2}]"
+    return (
+        f"MATCH (a:{N} {{id: $id}}) WHERE {visible('a', as_of)} {levels}"
+        f"UNWIND {hops} AS hop WITH a, hop.n AS n, min(hop.d) AS d WHERE n <> a "
+        "RETURN collect({d: d, p: properties(n)}) AS rows"
+    )
+
+
+#: the neighbourhood of ``$id`` to depth 1 or 2 in one statement: ``rows`` of {d: depth, p: properties},
+#: by (direction, as_of given, depth); deeper searches step level by level (:data:`STEP_IDS`)
+NEAR = {(d, as_of, depth): _near(d, as_of, depth) for d, as_of in _STEP_KEYS for depth in (1, 2)}
+_LINK = "{eid: elementId(e), id: e.id, src: startNode(e).id, dst: endNode(e).id, valid_from: e.valid_from}"
+
+
+def _ball(direction: str, as_of: bool, start: str, radius: int, name: str) -> str:
+    """A subquery with the light rows of the edges within ``radius`` hops of ``start``, by level."""
+    if radius == 0:
+        return f"CALL () {{ RETURN [] AS {name}1, [] AS {name}2 }} "
+    first = "RETURN collect(DISTINCT e) AS e1, collect(DISTINCT b) AS l1"
+    body = f"OPTIONAL MATCH (a:{N} {{id: {start}}}) WHERE {visible('a', as_of)} "
+    body += f"CALL (a) {{ {_level(direction, as_of, 'a', first)} }} "
+    if radius == 2:
+        body += (
+            f"CALL (a, l1) {{ {_level(direction, as_of, '[n IN l1 WHERE n <> a]', 'RETURN collect(DISTINCT e) AS e2')} }} "
+        )
+    else:
+        body += "WITH e1, [] AS e2 "
+    return f"CALL () {{ {body}RETURN [e IN e1 | {_LINK}] AS {name}1, [e IN e2 | {_LINK}] AS {name}2 }} "
+
+
+def _balls(direction: str, as_of: bool, forward: int, backward: int) -> str:
+    back = {"out": "in", "in": "out", "both": "both"}[direction]
+    return (
+        _ball(direction, as_of, "$src", forward, "s") + _ball(back, as_of, "$dst", backward, "t")
+        + "RETURN s1, s2, t1, t2"
+    )
+
+
+#: the edges of a path search in one statement: light rows of the edges within ``forward`` hops of
+#: ``$src`` (s1, s2 by level) and ``backward`` hops of ``$dst`` walking backwards (t1, t2), by
+#: (direction, as_of given, forward, backward)
+BALLS = {
+    (d, as_of, f, b): _balls(d, as_of, f, b) for d, as_of in _STEP_KEYS for f in (1, 2) for b in (0, 1, 2)
+}
 _INCIDENT_TAIL = (
     "WHERE ($types IS NULL OR type(e) IN $types) AND "
     + " AND ".join(visible(x) for x in ("e", "a", "b"))
@@ -243,12 +326,12 @@ EVENTS = (
     "AND n.retired_at IS NULL AND NOT n.placeholder "
     f"AND ($services IS NULL OR EXISTS {{ MATCH (n)-[e]->(s:{N}) WHERE type(e) IN $links "
     "AND e.retired_at IS NULL AND s.id IN $services }) "
-    "WITH n ORDER BY n.at, n.id LIMIT $limit RETURN collect(properties(n)) AS rows"
-)
-EVENT_LINKS = (
-    f"UNWIND $ids AS id MATCH (n:{N} {{id: id}})-[e]->(s:{N}) WHERE type(e) IN $links AND e.retired_at IS NULL "
-    "AND ($services IS NULL OR s.id IN $services) WITH DISTINCT n.id AS src, s.id AS dst ORDER BY dst "
-    "RETURN collect({src: src, dst: dst}) AS rows"
+    "WITH n ORDER BY n.at, n.id LIMIT $limit "
+    # the services each event is linked to (among $services when given), in id order
+    f"CALL (n) {{ OPTIONAL MATCH (n)-[e]->(s:{N}) WHERE type(e) IN $links AND e.retired_at IS NULL "
+    "AND ($services IS NULL OR s.id IN $services) WITH DISTINCT s.id AS dst ORDER BY dst "
+    "RETURN collect(dst) AS services } "
+    "RETURN collect({p: properties(n), services: services}) AS rows"
 )
 COUNT_NODES = (
     f"MATCH (n:{N}) WHERE NOT n.placeholder AND {visible('n')} RETURN n.label AS key, count(*) AS c"

@@ -18,7 +18,18 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from graph.model import EDGE_RESERVED, NODE_RESERVED, Edge, Node, Provenance, utc
+from graph.model import (
+    EDGE_RESERVED,
+    NODE_RESERVED,
+    Edge,
+    Node,
+    Provenance,
+    trusted_edge,
+    trusted_node,
+    trusted_provenance,
+    utc,
+)
+from graph.model import edge_id as model_edge_id
 from graph.schema import NodeLabel, RelType
 
 #: version of the property layout this code writes and reads
@@ -84,44 +95,48 @@ class Decoder:
         self._provenance: dict[tuple[Any, ...], Provenance] = {}
 
     def provenance(self, p: dict[str, Any]) -> Provenance:
-        key = (p["source"], p["run_id"], p.get("source_location"), p.get("ingested_at"))
+        get = p.get
+        key = (p["source"], p["run_id"], get("source_location"), get("ingested_at"))
         found = self._provenance.get(key)
         if found is None:
-            found = self._provenance[key] = Provenance(
-                source=key[0], run_id=key[1], location=key[2], ingested_at=from_micros(key[3]) or _EPOCH
+            found = self._provenance[key] = trusted_provenance(
+                key[0], key[1], key[2], from_micros(key[3]) or _EPOCH
             )
         return found
 
     def node(self, p: dict[str, Any]) -> Node:
         """A node from its stored properties."""
-        props = {k: v for k, v in p.items() if k not in NODE_RESERVED}
-        placeholder = bool(p.get("placeholder", False))
-        fields: dict[str, Any] = {
-            "id": p["id"], "label": _LABELS[p["label"]], "provenance": self.provenance(p), "name": p.get("name"),
-            "props": props, "at": from_micros(p.get("at")), "valid_from": from_micros(p.get("valid_from")),
-            "valid_to": from_micros(p.get("valid_to")), "placeholder": placeholder,
-            "recorded_at": from_micros(p.get("recorded_at")), "retired_at": from_micros(p.get("retired_at")),
-        }
-        stored_hash = p.get("content_hash")
-        if placeholder or fields["retired_at"] is not None or not isinstance(stored_hash, str):
-            # retiring closes valid_to and reviving a placeholder clears it, without
-            # rewriting the stored hash: let the record compute its own
-            return Node(**fields)
-        return _trusted(Node, fields, _hash=stored_hash)
+        get = p.get
+        placeholder = bool(get("placeholder", False))
+        retired_at = _time(get("retired_at"))
+        stored_hash = get("content_hash")
+        # retiring closes valid_to and reviving a placeholder clears it, without rewriting
+        # the stored hash: such a record computes its own when asked
+        content_hash = stored_hash if isinstance(stored_hash, str) and not placeholder and retired_at is None else ""
+        return trusted_node(
+            p["id"], _LABELS[p["label"]], self.provenance(p), get("name"),
+            {k: v for k, v in p.items() if k not in NODE_RESERVED},
+            _time(get("at")), _time(get("valid_from")), _time(get("valid_to")), placeholder,
+            _time(get("recorded_at")), retired_at, content_hash,
+        )
 
     def edge(self, type_: str, src: str, dst: str, p: dict[str, Any]) -> Edge:
         """One version of an edge from its type, endpoints and stored properties."""
-        return Edge(
-            type=_TYPES[type_], src=src, dst=dst, provenance=self.provenance(p),
-            props={k: v for k, v in p.items() if k not in EDGE_RESERVED}, key=p.get("key", ""),
-            valid_from=from_micros(p.get("valid_from")), valid_to=from_micros(p.get("valid_to")),
-            recorded_at=from_micros(p.get("recorded_at")), retired_at=from_micros(p.get("retired_at")),
+        get = p.get
+        rel_type = _TYPES[type_]
+        key = get("key", "")
+        edge_id = get("id") or model_edge_id(rel_type, src, dst, key)
+        return trusted_edge(
+            edge_id, rel_type, src, dst, self.provenance(p),
+            {k: v for k, v in p.items() if k not in EDGE_RESERVED}, key,
+            _time(get("valid_from")), _time(get("valid_to")), _time(get("recorded_at")), _time(get("retired_at")),
         )
 
 
-def _trusted(cls: type[Node], fields: dict[str, Any], **computed: Any) -> Node:
-    """Build a frozen record from stored values without re-validating them."""
-    record = object.__new__(cls)
-    for name, value in (fields | computed).items():
-        object.__setattr__(record, name, value)
-    return record
+def _time(value: Any) -> datetime | None:
+    """A stored time (fast path for the integer layout)."""
+    if value is None:
+        return None
+    if type(value) is int:
+        return _EPOCH + timedelta(microseconds=value)
+    return from_micros(value)

@@ -212,13 +212,9 @@ class Neo4jGraphStore(Neo4jTraversalMixin, TraversalMixin):
             "services": None if services is None else sorted(set(services)),
         }
         decode = Decoder()
-        nodes = [decode.node(p) for p in self._rows(cy.EVENTS, limit=limit, **params)]
-        links: dict[str, list[str]] = {n.id: [] for n in nodes}
-        if nodes:
-            del params["kinds"], params["start"], params["end"]
-            for r in self._rows(cy.EVENT_LINKS, ids=list(links), **params):
-                links[r["src"]].append(r["dst"])
-        return [TimelineEvent(node=n, services=links[n.id]) for n in nodes]
+        rows = self._rows(cy.EVENTS, limit=limit, **params)
+        events = [TimelineEvent(node=decode.node(r["p"]), services=list(r["services"])) for r in rows]
+        return sorted(events, key=lambda ev: (ev.node.at, ev.node.id))
 
     def search_text(
         self, query: str, *, labels: Collection[NodeLabel] | None = None, limit: int = 50

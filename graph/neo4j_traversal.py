@@ -1,10 +1,12 @@
 """Neighbourhoods, subgraphs and paths for the Neo4j backend.
 
 Same answers as :class:`graph.traversal.TraversalMixin` (the contract suite
-checks both backends alike), but each breadth-first level is one Cypher
-statement that returns only ids, and path search walks light edge rows
-(element id, stable id, endpoints); only the nodes and edges returned are
-decoded into records::
+checks both backends alike, and path enumeration is its code), but with fewer
+round trips: a neighbourhood to depth 2 is one statement that returns the
+nodes with their depths, and path search gathers light edge rows (element id,
+stable id, endpoints) from both ends in one statement, then fetches only the
+edges of the paths found. Deeper searches step one statement per level,
+returning ids only::
 
     hops = store.neighbours("service:default/checkout", depth=2)
     paths = store.paths("deployment:d-42", "commit:abc", max_length=4)
@@ -12,29 +14,19 @@ decoded into records::
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from graph import neo4j_cypher as cy
-from graph.errors import RecordError
 from graph.model import Direction, Edge, Hop, Node, Path, Subgraph
+from graph.neo4j_records import Decoder
 from graph.schema import RelType
-from graph.traversal import MAX_DEPTH, MAX_PATH_LENGTH, MAX_PATHS_PER_LENGTH
+from graph.traversal import MAX_DEPTH, MAX_PATH_LENGTH, check_direction, check_range, reverse, simple_paths
 
-_REVERSE: dict[Direction, Direction] = {"out": "in", "in": "out", "both": "both"}
-
-
-def check_range(name: str, value: int, high: int) -> None:
-    if not 1 <= value <= high:
-        raise RecordError(f"{name}: expected 1..{high}, got {value}")
-
-
-def check_direction(direction: str) -> None:
-    if direction not in _REVERSE:
-        raise RecordError(f"direction: expected 'out', 'in' or 'both', got {direction!r}")
+#: searches this deep run as one statement (:data:`graph.neo4j_cypher.NEAR`, ``BALLS``)
+_ONE_STATEMENT = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +43,9 @@ class Neo4jTraversalMixin:
     """Traversal reads of :class:`graph.neo4j_store.Neo4jGraphStore`."""
 
     # provided by the store ---------------------------------------------------------
+    def _read(self, query: str, **params: Any) -> list[Any]:
+        raise NotImplementedError
+
     def _rows(self, query: str, **params: Any) -> list[Any]:
         raise NotImplementedError
 
@@ -109,14 +104,34 @@ class Neo4jTraversalMixin:
         for _ in range(radius):
             if not frontier:
                 break
-            rows = self._rows(cy.STEP_EDGES[direction, params["as_of"] is not None], ids=frontier, **params)
-            rows.sort(key=lambda r: (r["id"], r["valid_from"] is not None, r["valid_from"] or 0))
-            level = [Link(r["eid"], r["id"], r["src"], r["dst"]) for r in rows]
+            level = _links(self._rows(cy.STEP_EDGES[direction, params["as_of"] is not None], ids=frontier, **params))
             links.extend(level)
             nxt = sorted({n for link in level for n in _next_nodes(link, frontier, direction)} - seen)
             seen.update(nxt)
             frontier = nxt
         return links
+
+    def _path_links(
+        self, src: str, dst: str, max_length: int, direction: Direction, params: dict[str, Any]
+    ) -> list[Link]:
+        """Every edge a path of ``max_length`` or fewer can use, by stable id (the last version met wins).
+
+        Such an edge lies within ceil(L/2) hops of ``src`` or floor(L/2) hops (walking backwards)
+        of ``dst``: meet in the middle, in one statement when both balls are small.
+        """
+        forward, backward = (max_length + 1) // 2, max_length // 2
+        if forward <= _ONE_STATEMENT:
+            key = (direction, params["as_of"] is not None, forward, backward)
+            records = self._read(cy.BALLS[key], src=src, dst=dst, **params)
+            if not records:  # pragma: no cover - the statement always returns one record
+                return []
+            record = records[0]
+            levels = [_links(record[name]) for name in ("s1", "s2", "t1", "t2")]
+            found = {link.id: link for level in levels for link in level}
+        else:
+            found = {link.id: link for link in self._ball_links(src, forward, direction, params)}
+            found.update({link.id: link for link in self._ball_links(dst, backward, reverse(direction), params)})
+        return list(found.values())
 
     # the GraphStore traversals ---------------------------------------------------------
     def neighbours(
@@ -131,7 +146,13 @@ class Neo4jTraversalMixin:
     ) -> list[Hop]:
         check_direction(direction)
         check_range("depth", depth, MAX_DEPTH)
-        dist = self._bfs_ids([id_], depth, direction, self._step_params(types, as_of))
+        params = self._step_params(types, as_of)
+        if depth <= _ONE_STATEMENT:
+            decode = Decoder()
+            rows = self._rows(cy.NEAR[direction, as_of is not None, depth], id=id_, **params)
+            hops = sorted((Hop(decode.node(r["p"]), r["d"]) for r in rows), key=lambda h: (h.depth, h.node.id))
+            return hops if limit is None else hops[:limit]
+        dist = self._bfs_ids([id_], depth, direction, params)
         del dist[id_]
         nodes = {n.id: n for n in self.get_nodes(dist)}
         hops = sorted((Hop(nodes[i], d) for i, d in dist.items() if i in nodes), key=lambda h: (h.depth, h.node.id))
@@ -172,21 +193,16 @@ class Neo4jTraversalMixin:
         if src == dst or limit < 1:
             return []
         params = self._step_params(types, as_of)
-        # every edge of a path of length <= L lies within ceil(L/2) hops of src
-        # or floor(L/2) hops (walking backwards) of dst: meet in the middle
-        found = {link.id: link for link in self._ball_links(src, (max_length + 1) // 2, direction, params)}
-        found.update({link.id: link for link in self._ball_links(dst, max_length // 2, _REVERSE[direction], params)})
-        adjacency = _adjacency(found.values(), direction)
-        to_dst = _hops_to(dst, adjacency)
-        out: list[tuple[list[str], list[Link]]] = []
-        for length in range(1, max_length + 1):
-            batch = _walks(src, dst, length, adjacency, to_dst)
-            out.extend(sorted(batch, key=lambda p: (p[0], [link.id for link in p[1]])))
-            if len(out) >= limit:
-                break
-        out = out[:limit]
-        edges = self.edges_by_element_ids({link.eid for _, links in out for link in links})
-        return [Path(nodes=nodes, edges=[edges[link.eid] for link in links]) for nodes, links in out]
+        links = self._path_links(src, dst, max_length, direction, params)
+        out = simple_paths(src, dst, max_length, links, direction, limit)
+        edges = self.edges_by_element_ids({link.eid for _, path in out for link in path})
+        return [Path(nodes=nodes, edges=[edges[link.eid] for link in path]) for nodes, path in out]
+
+
+def _links(rows: list[Any]) -> list[Link]:
+    """Light edge rows of one level, in the order the generic search meets them."""
+    rows = sorted(rows, key=lambda r: (r["id"], r["valid_from"] is not None, r["valid_from"] or 0))
+    return [Link(r["eid"], r["id"], r["src"], r["dst"]) for r in rows]
 
 
 def _next_nodes(link: Link, frontier: Collection[str], direction: Direction) -> list[str]:
@@ -195,64 +211,4 @@ def _next_nodes(link: Link, frontier: Collection[str], direction: Direction) -> 
         out.append(link.dst)
     if direction in ("in", "both") and link.dst in frontier and link.src != link.dst:
         out.append(link.src)
-    return out
-
-
-def _adjacency(links: Iterable[Link], direction: Direction) -> dict[str, list[tuple[str, Link]]]:
-    adjacency: dict[str, list[tuple[str, Link]]] = defaultdict(list)
-    for link in links:
-        if direction in ("out", "both"):
-            adjacency[link.src].append((link.dst, link))
-        if direction in ("in", "both") and link.src != link.dst:
-            adjacency[link.dst].append((link.src, link))
-    for steps in adjacency.values():
-        steps.sort(key=lambda step: (step[0], step[1].id))
-    return adjacency
-
-
-def _hops_to(dst: str, adjacency: dict[str, list[tuple[str, Link]]]) -> dict[str, int]:
-    """Hops from each node to ``dst`` along ``adjacency``."""
-    backward: dict[str, list[str]] = defaultdict(list)
-    for node, steps in adjacency.items():
-        for nxt, _ in steps:
-            backward[nxt].append(node)
-    dist = {dst: 0}
-    frontier = [dst]
-    while frontier:
-        following = []
-        for node in frontier:
-            for prev in backward[node]:
-                if prev not in dist:
-                    dist[prev] = dist[node] + 1
-                    following.append(prev)
-        frontier = following
-    return dist
-
-
-def _walks(
-    src: str, dst: str, length: int, adjacency: dict[str, list[tuple[str, Link]]], to_dst: dict[str, int]
-) -> list[tuple[list[str], list[Link]]]:
-    """Simple paths of exactly ``length`` edges, at most MAX_PATHS_PER_LENGTH of them."""
-    out: list[tuple[list[str], list[Link]]] = []
-    nodes = [src]
-    links: list[Link] = []
-
-    def walk(node: str) -> None:
-        if len(out) >= MAX_PATHS_PER_LENGTH:
-            return
-        remaining = length - len(links)
-        if remaining == 0:
-            if node == dst:
-                out.append((list(nodes), list(links)))
-            return
-        for nxt, link in adjacency.get(node, ()):
-            if nxt in nodes or to_dst.get(nxt, length + 1) > remaining - 1:
-                continue
-            nodes.append(nxt)
-            links.append(link)
-            walk(nxt)
-            nodes.pop()
-            links.pop()
-
-    walk(src)
     return out

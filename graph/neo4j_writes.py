@@ -36,17 +36,17 @@ Op = Callable[[ManagedTransaction, WriteStats], None]
 CHUNK = 10_000
 
 
-def _edge_state(record: Any, type_: str) -> EdgeState:
+def _edge_state(record: Any) -> EdgeState:
     return EdgeState(
-        record["id"], record["src"], type_, record["hash"], record["source"],
+        record["id"], record["src"], record["type"], record["hash"], record["source"],
         from_micros(record["valid_from"]), from_micros(record["valid_to"]),
     )
 
 
-def _by_type(ids: Iterable[str]) -> dict[RelType, list[str]]:
-    out: dict[RelType, list[str]] = defaultdict(list)
-    for id_ in ids:
-        out[edge_type_of(id_)].append(id_)
+def _ids_by_type(edges: Iterable[Edge]) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = defaultdict(list)
+    for edge in edges:
+        out[str(edge.type)].append(edge.id)
     return out
 
 
@@ -102,12 +102,14 @@ class Neo4jBatch:
                 _per_type_rows(tx, cy.EDGE_CLOSE, _closing_rows(plan.closes))
             if plan.reprovenance:
                 _per_type_rows(tx, cy.EDGE_REPROVENANCE, [_reprovenance_row(e) for e in plan.reprovenance])
-            inserts: dict[RelType, list[dict[str, Any]]] = defaultdict(list)
-            for i in plan.inserts:
-                props = edge_props(i.edge, self.now_us, i.valid_from, i.valid_to)
-                inserts[i.edge.type].append({"src": i.edge.src, "dst": i.edge.dst, "props": props})
-            for type_, rows in inserts.items():
-                tx.run(cy.EDGE_INSERT[type_], rows=rows).consume()
+            if plan.inserts:
+                now_us = self.now_us
+                rows = [
+                    {"type": str(i.edge.type), "src": i.edge.src, "dst": i.edge.dst,
+                     "props": edge_props(i.edge, now_us, i.valid_from, i.valid_to)}
+                    for i in plan.inserts
+                ]
+                tx.run(cy.EDGE_INSERT, rows=rows).consume()
             stats.add(plan.stats())
 
         return op
@@ -157,21 +159,20 @@ def _edge_states(tx: ManagedTransaction, chunk: list[Edge]) -> tuple[dict[str, E
     """The current versions of the chunk's edges, and the ids that have any stored version."""
     current: dict[str, EdgeState] = {}
     history: set[str] = set()
-    for type_, ids in _by_type(e.id for e in chunk).items():
-        for r in _rows(tx, cy.EDGE_STATES[type_], ids=ids):
-            history.add(r["id"])
-            if r["current"]:
-                current[r["id"]] = _edge_state(r, str(type_))
+    for r in _rows(tx, cy.EDGE_STATES, ids=_ids_by_type(chunk)):
+        history.add(r["id"])
+        if r["current"]:
+            current[r["id"]] = _edge_state(r)
     return current, history
 
 
 def _siblings(tx: ManagedTransaction, groups: list[tuple[str, str]]) -> list[EdgeState]:
+    if not groups:
+        return []
     by_type: dict[str, list[str]] = defaultdict(list)
     for src, type_ in groups:
         by_type[type_].append(src)
-    return [
-        _edge_state(r, type_) for type_, srcs in by_type.items() for r in _rows(tx, cy.EDGE_SIBLINGS[RelType(type_)], srcs=srcs)
-    ]
+    return [_edge_state(r) for r in _rows(tx, cy.EDGE_SIBLINGS, srcs=by_type)]
 
 
 def _closing_rows(closings: list[tuple[str, datetime]]) -> list[dict[str, Any]]:

@@ -15,6 +15,7 @@ from collections import defaultdict
 from collections.abc import Collection, Iterable
 from contextlib import AbstractContextManager
 from datetime import datetime
+from typing import Protocol, TypeVar
 
 from graph.errors import RecordError
 from graph.model import Direction, Edge, Hop, Node, Path, Subgraph, WriteStats
@@ -213,19 +214,62 @@ class TraversalMixin:
         # or floor(L/2) hops (walking backwards) of dst: meet in the middle.
         found = {e.id: e for e in self._ball(src, (max_length + 1) // 2, direction, types, as_of)}
         found.update({e.id: e for e in self._ball(dst, max_length // 2, _REVERSE[direction], types, as_of)})
-        adjacency = _adjacency(found.values(), direction)
-        to_dst = _distances(dst, adjacency)
-        out: list[Path] = []
-        for length in range(1, max_length + 1):
-            batch = _paths_of_length(src, dst, length, adjacency, to_dst)
-            out.extend(sorted(batch, key=lambda p: (p.nodes, [e.id for e in p.edges])))
-            if len(out) >= limit:
-                break
-        return out[:limit]
+        found_paths = simple_paths(src, dst, max_length, found.values(), direction, limit)
+        return [Path(nodes=nodes, edges=edges) for nodes, edges in found_paths]
 
 
-def _adjacency(edges: Iterable[Edge], direction: Direction) -> dict[str, list[tuple[str, Edge]]]:
-    adjacency: dict[str, list[tuple[str, Edge]]] = defaultdict(list)
+class Step(Protocol):
+    """What path search needs of an edge: its stable id and its endpoints."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def src(self) -> str: ...
+
+    @property
+    def dst(self) -> str: ...
+
+
+S = TypeVar("S", bound=Step)
+Adjacency = dict[str, list[tuple[str, S]]]
+
+
+def check_direction(direction: str) -> None:
+    """Refuse a direction other than ``out``, ``in`` or ``both`` with a :class:`RecordError`."""
+    _check_direction(direction)
+
+
+def check_range(name: str, value: int, high: int) -> None:
+    """Refuse ``value`` outside ``1..high`` with a :class:`RecordError` naming ``name``."""
+    _check_range(name, value, high)
+
+
+def reverse(direction: Direction) -> Direction:
+    return _REVERSE[direction]
+
+
+def simple_paths(
+    src: str, dst: str, max_length: int, edges: Iterable[S], direction: Direction, limit: int
+) -> list[tuple[list[str], list[S]]]:
+    """Simple paths from ``src`` to ``dst`` along ``edges``, shortest first, then by nodes and edge ids.
+
+    ``edges`` holds every edge a path of ``max_length`` or fewer may use (both balls of a
+    meet-in-the-middle search); at most ``limit`` paths are returned.
+    """
+    adjacency = _adjacency(edges, direction)
+    to_dst = _distances(dst, adjacency)
+    out: list[tuple[list[str], list[S]]] = []
+    for length in range(1, max_length + 1):
+        batch = _paths_of_length(src, dst, length, adjacency, to_dst)
+        out.extend(sorted(batch, key=lambda p: (p[0], [e.id for e in p[1]])))
+        if len(out) >= limit:
+            break
+    return out[:limit]
+
+
+def _adjacency(edges: Iterable[S], direction: Direction) -> Adjacency[S]:
+    adjacency: Adjacency[S] = defaultdict(list)
     for edge in edges:
         if direction in ("out", "both"):
             adjacency[edge.src].append((edge.dst, edge))
@@ -236,7 +280,7 @@ def _adjacency(edges: Iterable[Edge], direction: Direction) -> dict[str, list[tu
     return adjacency
 
 
-def _distances(dst: str, adjacency: dict[str, list[tuple[str, Edge]]]) -> dict[str, int]:
+def _distances(dst: str, adjacency: Adjacency[S]) -> dict[str, int]:
     """Hops from each node to ``dst`` along ``adjacency``."""
     backward: dict[str, list[str]] = defaultdict(list)
     for node, steps in adjacency.items():
@@ -256,15 +300,12 @@ def _distances(dst: str, adjacency: dict[str, list[tuple[str, Edge]]]) -> dict[s
 
 
 def _paths_of_length(
-    src: str,
-    dst: str,
-    length: int,
-    adjacency: dict[str, list[tuple[str, Edge]]],
-    to_dst: dict[str, int],
-) -> list[Path]:
-    out: list[Path] = []
+    src: str, dst: str, length: int, adjacency: Adjacency[S], to_dst: dict[str, int]
+) -> list[tuple[list[str], list[S]]]:
+    """Simple paths of exactly ``length`` edges, at most MAX_PATHS_PER_LENGTH of them."""
+    out: list[tuple[list[str], list[S]]] = []
     nodes = [src]
-    edges: list[Edge] = []
+    edges: list[S] = []
 
     def walk(node: str) -> None:
         if len(out) >= MAX_PATHS_PER_LENGTH:
@@ -272,7 +313,7 @@ def _paths_of_length(
         remaining = length - len(edges)
         if remaining == 0:
             if node == dst:
-                out.append(Path(nodes=list(nodes), edges=list(edges)))
+                out.append((list(nodes), list(edges)))
             return
         for nxt, edge in adjacency.get(node, ()):
             if nxt in nodes or to_dst.get(nxt, length + 1) > remaining - 1:
