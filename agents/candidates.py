@@ -47,6 +47,9 @@ class Suspect:
     deeper_change: ChangeEvent | None = None
     #: this change was read back from before the window because its entity now fails (a slow-burn candidate)
     slow_burn: bool = False
+    #: callers of the candidate's entity off its path to the symptom that alerted after the cause / stayed silent
+    #: (``None``: its callers were not read)
+    spread: tuple[tuple[str, ...], int] | None = None
 
     @property
     def kind(self) -> CandidateKind:
@@ -125,6 +128,18 @@ def _trace(ctx: _Context, suspect: Suspect, entity: str, since: datetime, own_al
     ev.first_symptom_at = min(t for t in times if t >= since - ctx.skew) if times else ctx.detected
 
 
+def _spread(ctx: _Context, suspect: Suspect, entity: str, since: datetime) -> None:
+    """How many callers of ``entity`` off the path alerted after ``since`` (a failure hurts its callers)."""
+    if entity not in ctx.topo.loaded_callers:
+        return
+    others = ctx.topo.callers.get(entity, set()) - set(suspect.evidence.path_nodes) - {ctx.topo.root}
+    alerting = tuple(
+        c for c in sorted(others)
+        if any(not a.traffic for a in ctx.timeline.alerts_on(c, since - ctx.skew, ctx.symptoms_until))
+    )
+    suspect.spread = (alerting, len(others) - len(alerting))
+
+
 def _step(topo: Topology, a: str, b: str) -> PathStep:
     edge = topo.edge_between(a, b)
     if edge is None:  # cannot happen for a path built from the topology's own edges
@@ -162,6 +177,7 @@ def _change_suspect(ctx: _Context, change: ChangeEvent, *, slow_burn: bool = Fal
     candidate.evidence.cause_at, candidate.evidence.detected_at = change.at, ctx.detected
     suspect = Suspect(candidate, change=change, slow_burn=slow_burn)
     _trace(ctx, suspect, change.entity, change.at, own_alert_is_cause=False)
+    _spread(ctx, suspect, change.entity, change.at)
     until = candidate.evidence.first_symptom_at or ctx.detected
     _explained(ctx, suspect, change.entity, change.at, until)
     return suspect
@@ -178,6 +194,7 @@ def _alert_suspect(ctx: _Context, kind: CandidateKind, alert: AlertEvent) -> Sus
     suspect = Suspect(candidate, alert=alert)
     _trace(ctx, suspect, alert.entity, alert.at, own_alert_is_cause=True)
     if kind is CandidateKind.DEPENDENCY_FAILURE:
+        _spread(ctx, suspect, alert.entity, alert.at)
         _explained(ctx, suspect, alert.entity, alert.at, alert.at)
         _induced(ctx, suspect, alert)
         if suspect.explained_by is None:

@@ -101,11 +101,17 @@ class Weights(BaseModel):
     #: alert base rate: the dependency priors assume an alert that fires by itself about this rarely
     alert_reference_days: float = 7.0
     alert_base_rate_min_lr: float = 0.05
+    # spread: callers of the candidate's entity off its path; each that alerted after the cause, each that did not
+    spread_alert_lr: float = 2.0
+    spread_silent_lr: float = 0.85
+    spread_lr_range: tuple[float, float] = (0.3, 4.0)
     # silent dependency triangulated from its alerting callers
     min_alerting_callers: int = 2
     max_silent_candidates: int = 3
     # similarity to past incidents: LR = 1 + similar_incident_gain * similarity
     similar_incident_gain: float = 2.0
+    #: the least symptom similarity of a past incident that affected the same anomalous entity
+    same_entity_similarity: float = 0.5
     # calibration: probabilities are softmax(log score / temperature)
     temperature: float = 1.0
 

@@ -65,9 +65,12 @@ def _round(
 ) -> _Round:
     start, end = anomaly.at - window, anomaly.at + config.lookahead + _INCLUSIVE
     timeline = load_timeline(store, topo, start, end, detected_at=anomaly.at, config=config, exclude=exclude)
+    # a failure hurts its callers: read every caller of each entity that changed or alerted (their
+    # alerts corroborate it) and, when something alerted, of every silent dependency (triangulated from them)
+    wanted = {c.entity for c in timeline.changes} | {a.entity for a in timeline.alerts if a.entity in topo.down}
     if any(entity != anomaly.service for entity in timeline.alerts_by_entity):
-        # a silent dependency is triangulated from its callers' alerts: read all its callers
-        load_callers(store, topo, [n for n in topo.down if n not in timeline.alerts_by_entity], anomaly.at)
+        wanted |= {n for n in topo.down if n not in timeline.alerts_by_entity}
+    load_callers(store, topo, wanted, anomaly.at)
     suspects = build_suspects(anomaly, topo, timeline, config)
     failing = {s.alert.entity for s in suspects if s.kind is CandidateKind.DEPENDENCY_FAILURE and s.alert}
     if failing and config.max_window > window:

@@ -53,6 +53,9 @@ def _tail(candidate: Candidate) -> list[str]:
     induced = [f for f in ev.factors if f.name == "induced"]
     if induced:
         out.append(f"It may be a consequence of {induced[0].note.removesuffix(' shortly before')}, just before.")
+    spread = [f for f in ev.factors if f.name == "spread" and f.lr > 1]
+    if spread:
+        out.append(f"Its {spread[0].note.partition(';')[0]}.")
     learned = [f for f in ev.factors if f.name == "learned" and f.note and not f.note.startswith("0 ")]
     if learned:
         out.append(f"History: {learned[0].note}.")

@@ -58,6 +58,14 @@ Features
     multiplies by ``corroborating_alert_lr[severity]``; a node on the path that
     stayed silent by ``silent_node_lr``; an alert out of order by
     ``out_of_order_lr``.
+``spread`` (changes, dependency failures)
+    A failure hurts every caller, not only the one on the path to the symptom:
+    each other caller of the candidate's entity (off its path, wherever it sits
+    in the estate) that alerted after the cause multiplies by
+    ``spread_alert_lr``, each that stayed silent by ``spread_silent_lr``; the
+    product is clamped to ``spread_lr_range``. An unrelated change or a lone
+    decoy alert leaves its other callers quiet; a real failure of a shared
+    component shows up in several of them.
 ``explained_away``
     A dependency below the candidate, off its path, alerted between the cause
     and the first symptom: the symptom more likely started there.
@@ -89,8 +97,9 @@ Features
     ``LR = alerting callers x (alerting callers / all callers)``.
 ``similar_incidents``
     Past incidents whose symptoms resemble this one (Jaccard of the affected
-    entities, at least 0.5 when the same entity was affected) and whose cause
-    was of the same kind on the same entity (1.0; same entity, other kind 0.5):
+    entities, at least ``same_entity_similarity`` when the same entity was
+    affected) and whose cause was of the same kind on the same entity (1.0;
+    same entity, other kind 0.5):
     ``LR = 1 + similar_incident_gain x max(symptom similarity x cause similarity)``.
 
 Calibration
@@ -110,7 +119,7 @@ from agents.candidates import Suspect
 from agents.changes import change_size, semver_step
 from agents.config import DelayKernel, Weights
 from agents.history import History, alert_name
-from agents.records import Candidate, CandidateKind, Factor, SimilarIncident
+from agents.records import Candidate, CandidateKind, Factor, SimilarIncident, short_name
 from graph.schema import NodeLabel, label_of
 
 MODEL_VERSION = "naive-bayes-1"
@@ -183,6 +192,8 @@ class Scorer:
             out.append(self.size(suspect))
             out.append(self.learned(suspect, prior.lr))
         out += [self.timing(suspect), self.topology(suspect), self.corroboration(suspect)]
+        if suspect.spread is not None:
+            out.append(self.spread(suspect.spread))
         if suspect.explained_by is not None:
             by_change = suspect.explained_by_change
             lr = self.w.explained_by_change_lr if by_change else self.w.explained_by_alert_lr
@@ -287,6 +298,14 @@ class Scorer:
         note = f"{len(in_order)} alert(s) in causal order, {suspect.silent_nodes} silent node(s) on the path"
         return Factor("corroboration", float(len(in_order)), lr, note)
 
+    def spread(self, counts: tuple[tuple[str, ...], int]) -> Factor:
+        alerting, silent = counts
+        low, high = self.w.spread_lr_range
+        lr = min(high, max(low, self.w.spread_alert_lr ** len(alerting) * self.w.spread_silent_lr**silent))
+        names = ", ".join(short_name(e) for e in alerting) or "none"
+        note = f"other callers alerted after it: {names}; {silent} stayed silent"
+        return Factor("spread", float(len(alerting)), lr, note)
+
     def similar(self, suspect: Suspect) -> Factor:
         candidate = suspect.candidate
         matches: list[SimilarIncident] = []
@@ -297,7 +316,7 @@ class Scorer:
             union = self.symptoms | past.affected
             symptom_sim = len(self.symptoms & past.affected) / len(union) if union else 0.0
             if self.root in past.affected:
-                symptom_sim = max(symptom_sim, 0.5)
+                symptom_sim = max(symptom_sim, self.w.same_entity_similarity)
             if symptom_sim * cause_sim > 0:
                 matches.append(SimilarIncident(past.id, past.at, past.cause_id, symptom_sim * cause_sim))
         matches.sort(key=lambda m: (-m.similarity, m.incident_id))

@@ -18,7 +18,7 @@ from graph.errors import ConfigError, NotFound
 from graph.factory import GraphConfig, open_store
 from graph.schema import NodeLabel, RelType
 from graph.store import GraphStore
-from tests.agents.helpers import T, at, res, shop, svc
+from tests.agents.helpers import Builder, T, at, res, shop, svc
 from tests.api.test_cli import vidya
 
 CHECKOUT = Anomaly(svc("checkout"), T, signal="CheckoutHighLatency")
@@ -55,6 +55,21 @@ def test_alerts_in_causal_order_along_the_path_corroborate_a_deeper_change(graph
     roles = [(a.name, a.role, a.in_order) for a in result.top.evidence.alerts]
     assert roles == [("PostgresLocks", "cause", True), ("PaymentsErrors", "path", True)]
     assert result.top.evidence.path_nodes == [res("payments-db"), svc("payments"), svc("checkout")]
+
+
+def test_other_callers_alerting_after_a_change_corroborate_it_and_their_silence_weighs_against(
+    graph_store: GraphStore,
+) -> None:
+    shop().change("config:c-db", res("payments-db"), 10).change("deploy:d-cart", svc("cart"), 10).write(graph_store)
+    before = diagnose(graph_store, CHECKOUT, save=False)
+    quiet = next(c for c in before.candidates if c.node_id == "config:c-db")
+    assert [(f.value, f.lr < 1) for f in quiet.evidence.factors if f.name == "spread"] == [(0.0, True)]
+    Builder().alert("led", "LedgerErrors", svc("ledger"), 4).write(graph_store)
+    after = diagnose(graph_store, CHECKOUT, save=False)
+    top = after.top
+    assert top.node_id == "config:c-db" and top.score > quiet.score
+    assert [(f.value, f.lr > 1) for f in top.evidence.factors if f.name == "spread"] == [(1.0, True)]
+    assert "other callers alerted after it: ledger" in top.explanation
 
 
 def test_a_dependency_down_with_no_change_is_a_dependency_failure(graph_store: GraphStore) -> None:
