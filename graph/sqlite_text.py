@@ -11,7 +11,8 @@ nothing behind), no write path can forget it, and FTS5 is written once per
 batch rather than once per row (on SQLite before 3.44 a per-row FTS5 write in a
 trigger flushes the index every time, which made ingest about five times slower).
 ``node_text_ids`` gives each indexed node a stable integer rowid (the ``nodes``
-rowid may change on ``VACUUM``).
+rowid may change on ``VACUUM``) and keeps its label and ``valid_to``, so a
+search filters its matches without reading ``nodes``.
 
 Every statement is generated once, here, from the schema constants (labels and
 field names are checked against strict patterns); none holds input.
@@ -70,13 +71,13 @@ DROP TABLE IF EXISTS node_text_ids;
 DROP TABLE IF EXISTS node_text_pending;
 """
 _CREATE = f"""
-CREATE TABLE node_text_ids (rowid INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE);
+CREATE TABLE node_text_ids (rowid INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, label TEXT NOT NULL, valid_to TEXT);
 CREATE TABLE node_text_pending (id TEXT PRIMARY KEY) WITHOUT ROWID;
 CREATE VIRTUAL TABLE node_text USING fts5({_COLUMN_LIST}, tokenize='{TOKENIZE}');
 CREATE TRIGGER nodes_text_insert AFTER INSERT ON nodes WHEN {_eligible("new")} BEGIN
     {_MARK.format(row="new")}
 END;
-CREATE TRIGGER nodes_text_update AFTER UPDATE OF label, name, props, placeholder, retired_at ON nodes
+CREATE TRIGGER nodes_text_update AFTER UPDATE OF label, name, props, placeholder, retired_at, valid_to ON nodes
 WHEN ({_eligible("old")}) OR ({_eligible("new")}) BEGIN
     {_MARK.format(row="new")}
 END;
@@ -88,7 +89,8 @@ _APPLY = (
     "DELETE FROM node_text WHERE rowid IN "
     "(SELECT m.rowid FROM node_text_pending p JOIN node_text_ids m ON m.id = p.id)",
     "DELETE FROM node_text_ids WHERE id IN (SELECT id FROM node_text_pending)",
-    "INSERT INTO node_text_ids(id) SELECT n.id FROM node_text_pending p JOIN nodes n ON n.id = p.id "
+    "INSERT INTO node_text_ids(id, label, valid_to) SELECT n.id, n.label, n.valid_to FROM node_text_pending p "
+    "JOIN nodes n ON n.id = p.id "
     f"WHERE {_eligible('n')} ORDER BY n.id",
     f"INSERT INTO node_text(rowid, {_COLUMN_LIST}) SELECT m.rowid, {', '.join(_value('n', c) for c in _COLUMNS)} "
     "FROM node_text_pending p JOIN node_text_ids m ON m.id = p.id JOIN nodes n ON n.id = p.id",
@@ -99,13 +101,14 @@ _BACKFILL = f"INSERT INTO node_text_pending(id) SELECT n.id FROM nodes n WHERE {
 VERSION = hashlib.sha256(repr((_CREATE, _APPLY)).encode()).hexdigest()[:16]
 
 _WEIGHTS = ", ".join(f"{weight(c):.3f}" for c in _COLUMNS)
-#: ``bm25`` is lower-is-better; the store negates it
+#: ``bm25`` is lower-is-better; the store negates it. The index holds only current, non-placeholder nodes,
+#: and ``node_text_ids`` their label and end of validity, so no match is looked up in ``nodes``
 SEARCH = f"""
-SELECT n.id AS id, bm25(node_text, {_WEIGHTS}) AS bm25_rank
-FROM node_text JOIN node_text_ids m ON m.rowid = node_text.rowid JOIN nodes n ON n.id = m.id
-WHERE node_text MATCH :match AND n.retired_at IS NULL AND n.placeholder = 0
-AND (n.valid_to IS NULL OR n.valid_to > :now) AND n.label IN (SELECT value FROM json_each(:labels))
-ORDER BY bm25_rank, n.id LIMIT :limit
+SELECT m.id AS id, bm25(node_text, {_WEIGHTS}) AS bm25_rank
+FROM node_text JOIN node_text_ids m ON m.rowid = node_text.rowid
+WHERE node_text MATCH :match AND (m.valid_to IS NULL OR m.valid_to > :now)
+AND m.label IN (SELECT value FROM json_each(:labels))
+ORDER BY bm25_rank, m.id LIMIT :limit
 """
 
 

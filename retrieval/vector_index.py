@@ -21,14 +21,15 @@ from __future__ import annotations
 import threading
 import uuid
 import warnings
-from collections.abc import Collection, Iterable, Sequence
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Collection, Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from graph.errors import ConfigError, RecordError, StoreUnavailable
+from retrieval.vector_matrix import VectorMatrix
 
 #: namespace of the point ids; changing it orphans every stored point
 POINT_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "urn:vidya:vector-index")
@@ -39,6 +40,10 @@ _KEYWORD_FIELDS = ("node_id", "source", "kind", "services")
 _INSTALL_HINT = "pip install qdrant-client"
 #: the paths this process has open: a second open would fail on Qdrant's own lock
 _OPEN_HERE: set[Path] = set()
+#: Qdrant's local mode warns on every write to a collection this big; Vidya says so once per process instead
+_LARGE_LOCAL = 20_000
+_LARGE_LOCAL_WARNING = "Local mode is not recommended"
+_warned_large: list[bool] = []
 
 
 class VectorIndexUnavailable(StoreUnavailable):
@@ -112,6 +117,8 @@ class VectorIndex:
         self.url = url
         # local mode is plain Python over numpy arrays and SQLite: one caller at a time
         self._guard: AbstractContextManager[Any] = threading.RLock() if path is not None else nullcontext()
+        # local mode: searched in memory (loaded on the first search, kept in step by every write here)
+        self._matrix: VectorMatrix | None = None
         self._client = self._open_local(self.path) if self.path is not None else self._open_remote(url or "", api_key, timeout)
         try:
             self._ensure_collection()
@@ -134,7 +141,8 @@ class VectorIndex:
             raise _locked(path)
         try:
             path.mkdir(parents=True, exist_ok=True)
-            client = QdrantClient(path=str(path))
+            with _quiet_large_local(path):
+                client = QdrantClient(path=str(path))
         except RuntimeError as exc:
             if _held_elsewhere(path):  # taken since the probe
                 raise _locked(path) from None
@@ -232,8 +240,10 @@ class VectorIndex:
         return [float(x) for x in vector]
 
     def _write(self, batch: list[Any]) -> int:
-        with self._guard:
+        with self._guard, _quiet_large_local(self.path):
             self._client.upsert(self.collection, points=batch, wait=True)
+            if self._matrix is not None:
+                self._matrix.load((p.payload["node_id"], p.vector, p.payload["source"]) for p in batch)
         return len(batch)
 
     def delete(self, node_ids: Collection[str]) -> None:
@@ -244,6 +254,8 @@ class VectorIndex:
             selector = models.PointIdsList(points=[point_id(node_id) for node_id in node_ids])
             with self._guard:
                 self._client.delete(self.collection, points_selector=selector, wait=True)
+                if self._matrix is not None:
+                    self._matrix.delete(node_ids)
 
     def delete_source(self, source: str) -> int:
         """Delete every point whose payload ``source`` is ``source``; returns how many there were."""
@@ -254,6 +266,8 @@ class VectorIndex:
             found = int(self._client.count(self.collection, count_filter=selector, exact=True).count)
             if found:
                 self._client.delete(self.collection, points_selector=models.FilterSelector(filter=selector), wait=True)
+            if self._matrix is not None:
+                self._matrix.delete_source(source)
         return found
 
     # reads ------------------------------------------------------------------------
@@ -262,13 +276,17 @@ class VectorIndex:
     ) -> list[VectorHit]:
         """The ``limit`` nearest nodes, best first; only among ``filter_node_ids`` when given.
 
-        Filtered search is brute force over the allowed ids in local mode; for a
-        broad filter, over-fetch without one and filter the hits instead.
+        In local mode the search runs over an in-memory copy of the vectors
+        (read from the collection on the first search; about 1.5 KiB a point).
         """
         from qdrant_client import models
 
         if filter_node_ids is not None and not filter_node_ids:
             return []
+        if self.path is not None:
+            with self._guard:
+                found = self._local_matrix().search(self._vector("query", vector), limit, filter_node_ids)
+            return [VectorHit(node_id, score) for node_id, score in found]
         query_filter = None
         if filter_node_ids is not None:
             query_filter = models.Filter(must=[models.HasIdCondition(has_id=[point_id(n) for n in filter_node_ids])])
@@ -278,6 +296,22 @@ class VectorIndex:
                 self.collection, query=query, limit=limit, query_filter=query_filter, with_payload=["node_id"]
             )
         return [VectorHit(str((hit.payload or {})["node_id"]), float(hit.score)) for hit in response.points]
+
+    def _local_matrix(self) -> VectorMatrix:
+        if self._matrix is None:
+            matrix = VectorMatrix(self.dim)
+            offset: Any = None
+            while True:
+                points, offset = self._client.scroll(
+                    self.collection, limit=_SCROLL_PAGE, offset=offset, with_payload=["node_id", "source"], with_vectors=True
+                )
+                matrix.load(
+                    (str(p.payload["node_id"]), p.vector, str(p.payload.get("source", ""))) for p in points if p.payload
+                )
+                if offset is None:
+                    break
+            self._matrix = matrix
+        return self._matrix
 
     def count(self) -> int:
         with self._guard:
@@ -317,6 +351,27 @@ class VectorIndex:
             ids.update(str((point.payload or {})["node_id"]) for point in points)
             if offset is None:
                 return ids
+
+
+@contextmanager
+def _quiet_large_local(path: Path | None) -> Iterator[None]:
+    """Qdrant's local mode warns on every write to a big collection; say it once per process, with the way out."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield
+    for warning in caught:
+        if _LARGE_LOCAL_WARNING in str(warning.message):
+            if not _warned_large:
+                _warned_large.append(True)
+                warnings.warn(
+                    f"the vector index at {path} holds more than {_LARGE_LOCAL:,} points, more than Qdrant's local "
+                    "mode is meant for (it writes slowly and keeps every vector in memory): set VIDYA_QDRANT_URL "
+                    "to a Qdrant server for a collection this big",
+                    UserWarning,
+                    stacklevel=4,
+                )
+        else:
+            warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno, source=warning.source)
 
 
 def _client_class() -> Any:

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from graph.errors import ConfigError, RecordError
-from retrieval import vector_index
+from retrieval import vector_index, vector_matrix
 from retrieval.embeddings import SentenceTransformerEmbedder
 from retrieval.vector_index import (
     VectorHit,
@@ -213,3 +213,56 @@ def test_real_sections_round_trip(embedder: SentenceTransformerEmbedder, tmp_pat
 def test_the_module_example_runs(tmp_path: Path) -> None:
     result = doctest.testmod(vector_index, extraglobs={"index_dir": tmp_path}, optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0 and result.failed == 0
+    result = doctest.testmod(vector_matrix, optionflags=doctest.ELLIPSIS)
+    assert result.attempted > 0 and result.failed == 0
+
+
+def _qdrant_ranking(index: VectorIndex, vector: list[float], limit: int) -> list[str]:
+    """The ranking Qdrant itself gives (the in-memory search must agree with it)."""
+    response = index._client.query_points(index.collection, query=vector, limit=limit, with_payload=["node_id"])
+    return [str(point.payload["node_id"]) for point in response.points]
+
+
+def test_local_search_stays_in_step_with_writes_after_the_first_search(tmp_path: Path) -> None:
+    import random
+
+    rng = random.Random(7)
+
+    def vec() -> list[float]:
+        return [rng.uniform(-1, 1) for _ in range(8)]
+
+    def point(i: int, source: str) -> VectorPoint:
+        return VectorPoint(f"section:{source}#{i}", vec(), source)
+
+    with VectorIndex(dim=8, path=tmp_path / "vectors") as index:
+        index.upsert([point(i, f"doc{i % 5}.md") for i in range(40)])
+        query = vec()
+        assert [h.node_id for h in index.search(query, limit=10)] == _qdrant_ranking(index, query, 10)
+        index.upsert([point(i, f"doc{i % 5}.md") for i in range(30, 40)])  # new vectors for 10 nodes
+        index.upsert([point(i, "doc9.md") for i in range(40, 60)])
+        index.delete([f"section:doc{i % 5}.md#{i}" for i in range(0, 10)])
+        assert index.delete_source("doc3.md") == 6
+        for _ in range(5):
+            query = vec()
+            assert [h.node_id for h in index.search(query, limit=15)] == _qdrant_ranking(index, query, 15)
+        assert len(index.search(query, limit=100)) == index.count() == 44
+    with VectorIndex(dim=8, path=tmp_path / "vectors") as reopened:
+        assert [h.node_id for h in reopened.search(query, limit=15)] == _qdrant_ranking(reopened, query, 15)
+
+
+def test_qdrants_big_local_collection_warning_is_given_once_with_the_server_advice(
+    index: VectorIndex, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from qdrant_client.common import client_warnings
+    from qdrant_client.local.local_collection import LocalCollection
+
+    monkeypatch.setattr(LocalCollection, "LARGE_DATA_THRESHOLD", 1)  # Qdrant warns past 20,000 points
+    monkeypatch.setattr(client_warnings, "SEEN_MESSAGES", set())
+    monkeypatch.setattr(vector_index, "_warned_large", [])
+    with pytest.warns(UserWarning, match="VIDYA_QDRANT_URL") as caught:
+        index.upsert(points()[:2])
+        index.upsert(points()[2:])
+        monkeypatch.setattr(client_warnings, "SEEN_MESSAGES", set())
+        index.upsert(points())
+    assert len(caught) == 1
+    assert "Local mode is not recommended" not in str(caught[0].message)
