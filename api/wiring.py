@@ -11,7 +11,8 @@ from graph.errors import ConfigError
 from graph.factory import open_store
 from graph.store import GraphStore
 from retrieval.config import preset
-from retrieval.embeddings import CachedEmbedder, SentenceTransformerEmbedder
+from retrieval.embedding_backends import open_backend
+from retrieval.embeddings import CachedEmbedder
 from retrieval.search import Searcher
 from retrieval.vector_index import VectorIndex
 
@@ -22,12 +23,13 @@ def open_graph(settings: Settings) -> GraphStore:
 
 
 def open_embedder(settings: Settings) -> CachedEmbedder:
-    """The configured sentence-transformers model behind the content-hash cache (the model loads on first use)."""
+    """The configured model and backend behind the content-hash cache (the model loads on first use)."""
     model = Path(settings.embedding_model) if settings.embedding_model else None
     if model is not None and not model.is_dir():
         raise ConfigError(f"setting VIDYA_EMBEDDING_MODEL: {model} is not a directory of a sentence-transformers model")
-    inner = SentenceTransformerEmbedder(model, threads=settings.embedding_threads)
-    return CachedEmbedder(inner, settings.embedding_cache)
+    cache = settings.embedding_cache
+    inner = open_backend(settings.embedding_backend, model, export_dir=cache / "models", threads=settings.embedding_threads)
+    return CachedEmbedder(inner, cache)
 
 
 def open_vector_index(settings: Settings, dim: int) -> VectorIndex:

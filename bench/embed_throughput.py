@@ -4,13 +4,15 @@ Sections are 200-word windows of the OpenShift runbook corpus (real text, longer
 than the model's 256 word pieces, so every one is truncated: the worst case for
 ingest), plus the sections the documents reader really makes. Queries are the
 corpus's section headings, embedded one at a time (a search) and in batches.
-Other sentence-transformers backends (``--backends torch,openvino``) are timed
-the same way and compared with torch by the cosine of their vectors for the same
-texts. Wall time is what a caller sees; CPU time (all threads of this process)
-tells a busy shared machine from a slow model::
+Vidya's other backend (``--backends torch,onnx``, ONNX Runtime; exported once
+into the embedding cache's ``models`` directory) and sentence-transformers' own
+(``openvino``) are timed the same way and compared with the first backend by the
+cosine of their vectors for the same texts. Single queries also get their median
+wall and CPU time per query. Wall time is what a caller sees; CPU time (all
+threads of this process) tells a busy shared machine from a slow model::
 
     python bench/embed_throughput.py                   # torch at batch sizes 16, 32, 64
-    python bench/embed_throughput.py --backends torch,openvino --json
+    python bench/embed_throughput.py --backends torch,onnx --batches 32 --json
 """
 
 from __future__ import annotations
@@ -34,10 +36,12 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from api.settings import Settings
 from graph.errors import VidyaError
 from ingest.documents import READER
 from ingest.records import ReadContext, SourceFile
-from retrieval.embeddings import SentenceTransformerEmbedder
+from retrieval.embedding_backends import BACKENDS, open_backend
+from retrieval.embeddings import Embedder, SentenceTransformerEmbedder
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT.parent / "shared" / "corpora" / "openshift-runbooks" / "alerts"
@@ -87,11 +91,30 @@ def cosine_summary(a: list[list[float]], b: list[list[float]]) -> str:
     return f"cos min {min(cosines):.5f} mean {statistics.fmean(cosines):.5f}"
 
 
+def single_queries(model: Embedder, queries: list[str]) -> tuple[list[list[float]], str]:
+    """Each query embedded alone, and the median wall and CPU milliseconds per query."""
+    vectors: list[list[float]] = []
+    walls: list[float] = []
+    cpus: list[float] = []
+    for query in queries:
+        wall, cpu = time.perf_counter(), time.process_time()
+        vectors.append(model.embed_query(query))
+        walls.append(time.perf_counter() - wall)
+        cpus.append(time.process_time() - cpu)
+    return vectors, f"p50 {statistics.median(walls) * 1000:.1f} ms wall, {statistics.median(cpus) * 1000:.1f} ms CPU"
+
+
+def make_model(backend: str, threads: int | None, models_dir: Path) -> Embedder:
+    if backend in BACKENDS:
+        return open_backend(backend, None, export_dir=models_dir, threads=threads)
+    return SentenceTransformerEmbedder(backend=backend, threads=threads)  # sentence-transformers' own, e.g. openvino
+
+
 def bench_backend(
-    backend: str, docs: list[str], real: list[str], queries: list[str], batches: list[int], threads: int | None
+    backend: str, docs: list[str], real: list[str], queries: list[str], batches: list[int], args: argparse.Namespace
 ) -> tuple[list[Row], list[list[float]]]:
-    """The rows of one backend, and its vectors of the first 64 sections (to compare backends)."""
-    model = SentenceTransformerEmbedder(backend=backend, threads=threads)
+    """The rows of one backend, and its vectors of the first 64 sections and of the queries (to compare backends)."""
+    model: Any = make_model(backend, args.threads, args.models_dir)
     load_wall, load_cpu = timed(lambda: model.embed_query("warm up"))
     rows = [Row(backend, "load (import + model)", 1, 1, load_wall, load_cpu)]
     for batch in batches:
@@ -102,10 +125,13 @@ def bench_backend(
     mean_words = round(statistics.fmean(len(text.split()) for text in real))
     workload = f"reader sections (mean {mean_words} words)"
     rows.append(Row(backend, workload, 32, len(real), *timed(lambda: model.embed_documents(real))))
-    rows.append(Row(backend, "queries, one at a time", 1, len(queries), *timed(lambda: [model.embed_query(q) for q in queries])))
+    wall, cpu = time.perf_counter(), time.process_time()
+    query_vectors, medians = single_queries(model, queries)
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    rows.append(Row(backend, "queries, one at a time", 1, len(queries), wall, cpu, medians))
     model.batch_size = 64
     rows.append(Row(backend, "queries, batched", 64, len(queries), *timed(lambda: model.embed_documents(queries))))
-    return rows, model.embed_documents(docs[:64])
+    return rows, model.embed_documents(docs[:64]) + query_vectors
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -118,14 +144,17 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     reference: tuple[str, list[list[float]]] | None = None
     for backend in args.backends.split(","):
         try:
-            backend_rows, vectors = bench_backend(backend, docs, real, queries, batches, args.threads)
+            backend_rows, vectors = bench_backend(backend, docs, real, queries, batches, args)
         except VidyaError as exc:
             print(f"{backend}: unavailable: {exc}", file=sys.stderr)
             continue
         if reference is None:
             reference = (backend, vectors)
         else:
-            backend_rows[1].agreement = f"vs {reference[0]}: {cosine_summary(reference[1], vectors)}"
+            cut = min(64, len(docs))
+            backend_rows[1].agreement = f"vs {reference[0]}: {cosine_summary(reference[1][:cut], vectors[:cut])}"
+            queries_row = next(row for row in backend_rows if row.workload.startswith("queries, one"))
+            queries_row.agreement += f"; vs {reference[0]}: {cosine_summary(reference[1][cut:], vectors[cut:])}"
         rows.extend(backend_rows)
     return {
         "load_average": os.getloadavg(),
@@ -137,7 +166,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 def table(result: dict[str, Any]) -> str:
     lines = [
-        f"cores {result['cpus']}, torch threads {result['threads'] or 'default'}, "
+        f"cores {result['cpus']}, embedding threads {result['threads'] or 'default'}, "
         f"load average at the end {', '.join(f'{x:.1f}' for x in result['load_average'])}",
         "",
         "| backend | workload | batch | items | wall s | items/s | CPU s | note |",
@@ -157,10 +186,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sections", type=int, default=256, help="sections per run (default 256)")
     parser.add_argument("--queries", type=int, default=200, help="queries per run (default 200)")
     parser.add_argument("--batches", default="16,32,64", help="batch sizes for sections (default 16,32,64)")
-    parser.add_argument("--backends", default="torch", help="sentence-transformers backends, the first is the reference")
-    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: one per core)")
+    parser.add_argument("--backends", default="torch", help="torch, onnx or openvino; the first is the reference")
+    parser.add_argument("--threads", type=int, default=None, help="embedding threads (default: one per core)")
+    parser.add_argument("--models-dir", type=Path, default=None, help="the onnx export cache (default: the embedding cache's)")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     args = parser.parse_args(argv)
+    args.models_dir = args.models_dir or Settings().embedding_cache / "models"
     if not args.corpus.is_dir():
         parser.error(f"{args.corpus}: no such corpus directory (expected shared/corpora/openshift-runbooks/alerts)")
     result = run(args)

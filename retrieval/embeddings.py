@@ -148,7 +148,7 @@ class SentenceTransformerEmbedder:
     def dim(self) -> int:
         """Read from the model's pooling config when it has one, so asking does not load torch."""
         if self._dim is None:
-            self._dim = _configured_dim(self.model_path) or int(self.model.get_embedding_dimension())
+            self._dim = configured_dim(self.model_path) or int(self.model.get_embedding_dimension())
         return self._dim
 
     @property
@@ -202,7 +202,8 @@ class SentenceTransformerEmbedder:
         return self.embed_documents([text])[0]
 
 
-def _configured_dim(path: Path) -> int | None:
+def configured_dim(path: Path) -> int | None:
+    """``word_embedding_dimension`` from a sentence-transformers model's pooling config, if it says."""
     pooling = path / "1_Pooling" / "config.json"
     try:
         value = json.loads(pooling.read_text(encoding="utf-8")).get("word_embedding_dimension")
