@@ -17,10 +17,10 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Literal, cast
+from typing import Any, Literal, cast
 
 from graph.errors import RecordError
 from graph.schema import NodeLabel, RelType, check_edge, check_node_id, is_unicode_text
@@ -255,31 +255,32 @@ class Edge:
 
 
 # Records read back from a store were validated when they were written: these build them
-# without validating again (the hash is computed only if asked for). Stores only. The slot
-# descriptors' setters skip the frozen check, as ``object.__setattr__`` does, but faster.
+# without validating again (the hash is computed only if asked for). Stores only. A record is
+# filled in as an instance of a mutable twin class with the same slots (plain attribute stores
+# are the cheapest way to set slots) and then becomes the frozen class: the layouts are
+# identical, so Python allows the ``__class__`` change.
 _new = object.__new__
 
 
-def _setters(cls: type, names: str) -> tuple[Callable[[object, object], None], ...]:
-    return tuple(cls.__dict__[name].__set__ for name in names.split())
+def _twin(cls: type) -> Any:
+    """A mutable class with the slot layout of ``cls``."""
+    return type(f"_Mutable{cls.__name__}", (), {"__slots__": cls.__dict__["__slots__"]})
 
 
-_PROV_SET = _setters(Provenance, "source run_id location ingested_at")
-_NODE_SET = _setters(
-    Node, "id label provenance name props at valid_from valid_to placeholder recorded_at retired_at _hash"
-)
-_EDGE_SET = _setters(Edge, "type src dst provenance props key valid_from valid_to recorded_at retired_at _id _hash")
+_PROVENANCE_TWIN = _twin(Provenance)
+_NODE_TWIN = _twin(Node)
+_EDGE_TWIN = _twin(Edge)
 
 
 def trusted_provenance(source: str, run_id: str, location: str | None, ingested_at: datetime) -> Provenance:
     """A :class:`Provenance` from a store's own row, not validated again."""
-    prov: Provenance = _new(Provenance)
-    s_source, s_run, s_location, s_ingested = _PROV_SET
-    s_source(prov, source)
-    s_run(prov, run_id)
-    s_location(prov, location)
-    s_ingested(prov, ingested_at)
-    return prov
+    prov = _new(_PROVENANCE_TWIN)
+    prov.source = source
+    prov.run_id = run_id
+    prov.location = location
+    prov.ingested_at = ingested_at
+    prov.__class__ = Provenance
+    return prov  # type: ignore[no-any-return]
 
 
 def trusted_node(
@@ -297,21 +298,21 @@ def trusted_node(
     content_hash: str = "",
 ) -> Node:
     """A :class:`Node` from a store's own row (UTC times, clean props), not validated again."""
-    node: Node = _new(Node)
-    s_id, s_label, s_prov, s_name, s_props, s_at, s_from, s_to, s_placeholder, s_rec, s_ret, s_hash = _NODE_SET
-    s_id(node, id_)
-    s_label(node, label)
-    s_prov(node, provenance)
-    s_name(node, name)
-    s_props(node, props)
-    s_at(node, at)
-    s_from(node, valid_from)
-    s_to(node, valid_to)
-    s_placeholder(node, placeholder)
-    s_rec(node, recorded_at)
-    s_ret(node, retired_at)
-    s_hash(node, content_hash)
-    return node
+    node = _new(_NODE_TWIN)
+    node.id = id_
+    node.label = label
+    node.provenance = provenance
+    node.name = name
+    node.props = props
+    node.at = at
+    node.valid_from = valid_from
+    node.valid_to = valid_to
+    node.placeholder = placeholder
+    node.recorded_at = recorded_at
+    node.retired_at = retired_at
+    node._hash = content_hash
+    node.__class__ = Node
+    return node  # type: ignore[no-any-return]
 
 
 def trusted_edge(
@@ -328,21 +329,21 @@ def trusted_edge(
     retired_at: datetime | None,
 ) -> Edge:
     """An :class:`Edge` from a store's own row (its stored id, UTC times), not validated again."""
-    edge: Edge = _new(Edge)
-    s_type, s_src, s_dst, s_prov, s_props, s_key, s_from, s_to, s_rec, s_ret, s_id, s_hash = _EDGE_SET
-    s_type(edge, type_)
-    s_src(edge, src)
-    s_dst(edge, dst)
-    s_prov(edge, provenance)
-    s_props(edge, props)
-    s_key(edge, key)
-    s_from(edge, valid_from)
-    s_to(edge, valid_to)
-    s_rec(edge, recorded_at)
-    s_ret(edge, retired_at)
-    s_id(edge, id_)
-    s_hash(edge, "")
-    return edge
+    edge = _new(_EDGE_TWIN)
+    edge.type = type_
+    edge.src = src
+    edge.dst = dst
+    edge.provenance = provenance
+    edge.props = props
+    edge.key = key
+    edge.valid_from = valid_from
+    edge.valid_to = valid_to
+    edge.recorded_at = recorded_at
+    edge.retired_at = retired_at
+    edge._id = id_
+    edge._hash = ""
+    edge.__class__ = Edge
+    return edge  # type: ignore[no-any-return]
 
 
 def without_system_time(record: Node | Edge) -> Node | Edge:

@@ -7,7 +7,9 @@ Nodes have an integer key (``rid``) beside their text id, and edges name their
 endpoints by it: the adjacency indexes hold small integers rather than long
 text ids, and every join from an edge to its endpoints is a rowid lookup. One
 unique index over ``(id, 0 for the current version else seq)`` both finds
-every version of an edge and keeps at most one current version per id.
+every version of an edge and keeps at most one current version per id. The
+adjacency indexes (``edges_out``, ``edges_in``) hold every column a traversal
+step reads, so a step never visits the edge rows themselves.
 """
 
 from __future__ import annotations
@@ -66,8 +68,10 @@ CREATE TABLE IF NOT EXISTS edges (
     content_hash TEXT NOT NULL
 );
 CREATE UNIQUE INDEX IF NOT EXISTS edges_id ON edges(id, (CASE WHEN retired_at IS NULL THEN 0 ELSE seq END));
-CREATE INDEX IF NOT EXISTS edges_src ON edges(src, type);
-CREATE INDEX IF NOT EXISTS edges_dst ON edges(dst, type);
+DROP INDEX IF EXISTS edges_src;
+DROP INDEX IF EXISTS edges_dst;
+CREATE INDEX IF NOT EXISTS edges_out ON edges(src, type, dst, retired_at, valid_to, valid_from);
+CREATE INDEX IF NOT EXISTS edges_in ON edges(dst, type, src, retired_at, valid_to, valid_from);
 CREATE INDEX IF NOT EXISTS edges_source ON edges(source);
 """
 
@@ -76,9 +80,16 @@ CREATE INDEX IF NOT EXISTS edges_source ON edges(source);
 CACHE_MIB = 256
 #: reads go through a memory map of up to this much of the file
 MMAP_MIB = 1024
+#: the write-ahead log is copied into the database (and synced) once it holds this many
+#: pages (the default 1000 syncs after nearly every bulk batch: a batch of new edges dirties
+#: pages all over the id index, and a page rewritten by several batches is copied once)
+WAL_CHECKPOINT_PAGES = 16384
 PRAGMAS = (
     "PRAGMA journal_mode=WAL",
     "PRAGMA synchronous=NORMAL",
+    f"PRAGMA wal_autocheckpoint={WAL_CHECKPOINT_PAGES}",
+    # after a checkpoint the log file is cut back to this size rather than left at its peak
+    f"PRAGMA journal_size_limit={WAL_CHECKPOINT_PAGES * 4096}",
     "PRAGMA foreign_keys=OFF",
     f"PRAGMA cache_size=-{CACHE_MIB * 1024}",
     "PRAGMA temp_store=MEMORY",

@@ -37,6 +37,7 @@ from graph.sqlite_schema import (
     ts,
     visible,
 )
+from graph.sqlite_search import last_level_sql, search, step_sql
 from graph.sqlite_text import SEARCH, apply_pending, ensure_text_index, fts5_match
 from graph.sqlite_writes import SqliteBatch
 from graph.store import TextHit, TimelineEvent
@@ -44,7 +45,6 @@ from graph.text_query import TEXT_LABELS, query_terms
 from graph.traversal import TraversalMixin, first_hops
 
 BUSY_TIMEOUT_MS = 10_000
-_RIDS = "SELECT id, rid FROM nodes WHERE id IN (SELECT value FROM json_each(?)) ORDER BY rid"
 _NODES_BY_RID = f"SELECT {NODE_COLUMNS} FROM nodes WHERE rid IN (SELECT value FROM json_each(?))"
 
 
@@ -213,24 +213,9 @@ class SqliteGraphStore(TraversalMixin):
         as_of: datetime | None,
         max_nodes: int | None = None,
     ) -> dict[str, tuple[int, int]]:
-        """(hop distance, rid) of every node within ``depth`` hops; a start that does not exist has rid 0."""
-        seen: dict[str, tuple[int, int]] = {s: (0, 0) for s in starts}
-        frontier = []
-        for id_, rid in self._query(_RIDS, (_json_list(seen),)):
-            seen[id_] = (0, rid)
-            frontier.append(rid)
-        sql, params = self._step_sql(direction, types, as_of)
-        for level in range(1, depth + 1):
-            if not frontier:
-                break
-            params["rids"] = json.dumps(frontier)
-            found = sorted((id_, rid) for rid, id_ in self._query(sql, params) if id_ not in seen)
-            if max_nodes is not None:
-                found = found[: max(0, max_nodes - len(seen))]
-            for id_, rid in found:
-                seen[id_] = (level, rid)
-            frontier = [rid for _, rid in found]
-        return seen
+        """(hop distance, rid) of every node within ``depth`` hops (see :func:`graph.sqlite_search.search`)."""
+        with self._lock:
+            return search(self._query, starts, depth, direction, types, as_of, self._now(), max_nodes)[0]
 
     def _hops(
         self,
@@ -241,36 +226,27 @@ class SqliteGraphStore(TraversalMixin):
         as_of: datetime | None,
         limit: int | None,
     ) -> list[Hop]:
-        """:meth:`neighbours` reading only the nodes it returns, by their integer keys."""
-        reached = self._search([id_], depth, direction, types, as_of)
-        del reached[id_]
-        wanted = first_hops({i: level for i, (level, _) in reached.items()}, limit)
-        rows = self._query(_NODES_BY_RID, (json.dumps([reached[i][1] for i in wanted]),))
-        by_id = {row[0]: row for row in rows}
-        return [Hop(row_node(by_id[i]), reached[i][0]) for i in wanted if i in by_id]
+        """:meth:`neighbours` reading only the nodes it returns, by their integer keys.
 
-    def _step_sql(
-        self, direction: Direction, types: Collection[RelType] | None, as_of: datetime | None
-    ) -> tuple[str, dict[str, Any]]:
-        """One hop from the nodes whose rids are ``:rids``: the (rid, id) of each node reached."""
-        params: dict[str, Any] = {"types": None, "now": self._now()}
-        if types is not None:
-            params["types"] = _json_list(str(RelType(t)) for t in types)
-        conds = []
-        for alias in ("e", "a", "b"):
-            cond, extra = visible(alias, as_of)
-            conds.append(cond)
-            params.update(extra)
-        tail = "AND (:types IS NULL OR e.type IN (SELECT value FROM json_each(:types))) AND " + " AND ".join(conds)
-        parts = []
-        if direction in ("out", "both"):
-            parts.append(f"SELECT b.rid, b.id FROM {EDGE_FROM} WHERE e.src IN (SELECT value FROM json_each(:rids)) {tail}")
-        if direction in ("in", "both"):
-            parts.append(
-                f"SELECT a.rid, a.id FROM {EDGE_FROM} WHERE e.dst IN (SELECT value FROM json_each(:rids)) "
-                f"AND e.src != e.dst {tail}"
-            )
-        return " UNION ".join(parts), params
+        The levels before the last are searched on keys; the last level reads its nodes whole.
+        """
+        now = self._now()
+        with self._lock:
+            reached, frontier = search(self._query, [id_], depth - 1, direction, types, as_of, now)
+            rows: dict[str, tuple[Any, ...]] = {}
+            if frontier:
+                _, params = step_sql(direction, types, as_of, now)
+                params["rids"] = json.dumps(frontier)
+                params["seen"] = json.dumps([rid for _, rid in reached.values() if rid])
+                rows = {row[0]: row for row in self._query(last_level_sql(direction, as_of), params)}
+            del reached[id_]
+            dist = {i: level for i, (level, _) in reached.items()}
+            dist.update(dict.fromkeys(rows, depth))
+            wanted = first_hops(dist, limit)
+            earlier = [reached[i][1] for i in wanted if i not in rows]
+            if earlier:
+                rows.update((row[0], row) for row in self._query(_NODES_BY_RID, (json.dumps(earlier),)))
+        return [Hop(row_node(rows[i]), dist[i]) for i in wanted if i in rows]
 
     def events(
         self,
