@@ -31,7 +31,6 @@ import argparse
 import cProfile
 import json
 import os
-import platform
 import pstats
 import re
 import resource
@@ -44,16 +43,13 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from api.ingestion.read_ahead import PROFILE_ENV
+from bench import report
 from bench.ingest_gen import GenSpec, Written, change_file, write_estate
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = ROOT / "docs" / "benchmarks.md"
 START, END = "<!-- ingest-bench:start -->", "<!-- ingest-bench:end -->"
-HEADER = (
-    "# Benchmarks\n\n"
-    "Measured numbers for Vidya's components. Each section is written by its own\n"
-    "benchmark script between markers; edit the scripts, not the numbers.\n"
-)
 #: events per second of wall time, first full run at the largest size
 TARGETS = {"sqlite": 5_000, "neo4j": 2_000}
 #: peak RSS at the larger size may exceed the smaller size's by this factor and still count as flat
@@ -202,10 +198,10 @@ def child(job: dict[str, Any]) -> ChildResult:
     return result
 
 
-def run_child(job: dict[str, Any]) -> ChildResult:
+def run_child(job: dict[str, Any], env: dict[str, str] | None = None) -> ChildResult:
     """Run ``child(job)`` in a fresh interpreter (its own peak RSS) and decode its JSON result."""
     cmd = [sys.executable, str(Path(__file__).resolve()), "--child", json.dumps(job)]
-    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False, env={**os.environ, **(env or {})})
     if done.returncode != 0:
         raise RuntimeError(f"child run failed ({done.returncode}): {done.stderr.strip()[-2000:]}")
     raw = json.loads(done.stdout)
@@ -383,7 +379,7 @@ def _area(func: tuple[str, int, str]) -> str:
     return where.rsplit(":", 1)[0]
 
 
-def summarise(stats_path: Path, wall: float, events: int, top: int = 15) -> str:
+def summarise(stats_path: Path, wall: float, events: int, top: int = 15, who: str = "the benchmark process") -> str:
     """Markdown: time by module (self time) and the functions with the most self and cumulative time."""
     stats = pstats.Stats(str(stats_path))
     entries = stats.stats  # type: ignore[attr-defined]
@@ -391,40 +387,47 @@ def summarise(stats_path: Path, wall: float, events: int, top: int = 15) -> str:
     areas: dict[str, float] = {}
     for func, (_, _, tt, _, _) in entries.items():
         areas[_area(func)] = areas.get(_area(func), 0.0) + tt
-    lines = ["| module (self time) | seconds | share |", "|---|--:|--:|"]
-    lines += [f"| `{a}` | {t:.1f} | {t / total:.0%} |" for a, t in sorted(areas.items(), key=lambda kv: -kv[1])[:top]]
-    lines += ["", "| function | calls | self s | cumulative s |", "|---|--:|--:|--:|"]
+    modules = [[f"`{a}`", f"{t:.1f}", f"{t / total:.0%}"] for a, t in sorted(areas.items(), key=lambda kv: -kv[1])[:top]]
+    functions: list[list[str]] = []
     by_self = sorted(entries.items(), key=lambda kv: -kv[1][2])[:top]
     by_cum = [kv for kv in sorted(entries.items(), key=lambda kv: -kv[1][3]) if kv[0][0].startswith(_PROJECT_ROOT)]
     seen: set[Any] = set()
     for func, (_, nc, tt, ct, _) in [*by_self, *by_cum[:top]]:
         if func not in seen:
             seen.add(func)
-            lines.append(f"| `{_where(func)}` | {nc:,} | {tt:.2f} | {ct:.2f} |")
+            functions.append([f"`{_where(func)}`", f"{nc:,}", f"{tt:.2f}", f"{ct:.2f}"])
     head = (
         f"cProfile of one more first run (fresh store) of the {events:,}-event estate, timed in CPU seconds of the "
-        f"benchmark process: {total:.1f} CPU s under the profiler ({wall:.1f} s wall), which slows Python code "
+        f"{who}: {total:.1f} CPU s under the profiler ({wall:.1f} s wall), which slows Python code "
         "about 2x. For Neo4j, the server's own CPU time is not in here (see the CPU columns above)."
     )
-    return head + "\n\n" + "\n".join(lines)
+    return "\n\n".join([
+        head,
+        report.table(["module (self time)", "seconds", "share"], "lrr", modules),
+        report.table(["function", "calls", "self s", "cumulative s"], "lrrr", functions),
+    ])
 
 
 def profile(job: dict[str, Any], args: argparse.Namespace) -> str:
     """One more first run of ``job`` under cProfile, in a fresh store; the summary as markdown."""
     path = args.workdir_path / f"profile-{job['backend']}-{job['events']}.pstats"
+    worker = path.with_name(path.stem + "-worker.pstats")
     log(f"{job['backend']}: profiling a first run of {job['events']:,} events (cProfile, CPU time) -> {path}")
-    result = run_child({**job, "profile": str(path)})
+    result = run_child({**job, "profile": str(path)}, env={PROFILE_ENV: str(worker)})
     if args.profile_dir:
         args.profile_dir.mkdir(parents=True, exist_ok=True)
-        shutil.copy(path, args.profile_dir / path.name)
-    return summarise(path, result.phases["first"].wall, job["events"])
+        for stats in (path, worker):
+            if stats.exists():
+                shutil.copy(stats, args.profile_dir / stats.name)
+    wall = result.phases["first"].wall
+    parts = [summarise(path, wall, job["events"])]
+    if worker.exists():  # no worker when the estate is too small to read ahead
+        parts += ["Its read-ahead worker (reading, redacting, sending the records):",
+                  summarise(worker, wall, job["events"], who="the read-ahead worker process")]
+    return "\n\n".join(parts)
 
 
 # --- tables and the docs section -----------------------------------------------------------
-
-
-def _verdict(ok: bool) -> str:
-    return "**pass**" if ok else "**FAIL**"
 
 
 def _cpu_total(p: Phase) -> float:
@@ -436,7 +439,7 @@ def _main_rows(rows: list[Row], backend: str, sizes: list[Size]) -> list[Row]:
 
 
 def targets_table(rows: list[Row], sizes: list[Size]) -> str:
-    lines = ["| check | target | measured | verdict |", "|---|---|--:|---|"]
+    lines: list[list[str]] = []
     for backend, low in TARGETS.items():
         mine = _main_rows(rows, backend, sizes)
         if not mine:
@@ -445,36 +448,37 @@ def targets_table(rows: list[Row], sizes: list[Size]) -> str:
         first = big.result.phases["first"]
         rate, cpu_rate = big.result.events / first.wall, big.result.events / _cpu_total(first)
         label = f"{big.result.events:,} events"
-        lines.append(f"| {backend}: events/s, first run, {label} (wall) | ≥ {low:,} | {rate:,.0f} | {_verdict(rate >= low)} |")
-        lines.append(
-            f"| {backend}: events per CPU second (client + server; idle-machine estimate) | ≥ {low:,} "
-            f"| {cpu_rate:,.0f} | {'pass' if cpu_rate >= low else 'FAIL'} (informational) |"
-        )
+        check = f"{backend}: events/s, first run, {label} (wall)"
+        lines.append([check, f"≥ {low:,}", f"{rate:,.0f}", report.verdict(rate >= low)])
+        lines.append([
+            f"{backend}: events per CPU second (client + server; idle-machine estimate)", f"≥ {low:,}",
+            f"{cpu_rate:,.0f}", f"{report.verdict(cpu_rate >= low, primary=False)} (informational)",
+        ])
         if big is not small:
             a, b = small.result.phases["first"].peak_rss_mib, first.peak_rss_mib
-            lines.append(
-                f"| {backend}: peak RSS flat in the event count ({small.result.events:,} → {big.result.events:,}) "
-                f"| ≤ {FLAT_RATIO:.2f}× | {a:,.0f} → {b:,.0f} MiB ({b / a:.2f}×) | {_verdict(b <= a * FLAT_RATIO)} |"
-            )
-    return "\n".join(lines)
+            lines.append([
+                f"{backend}: peak RSS flat in the event count ({small.result.events:,} → {big.result.events:,})",
+                f"≤ {FLAT_RATIO:.2f}×", f"{a:,.0f} → {b:,.0f} MiB ({b / a:.2f}×)", report.verdict(b <= a * FLAT_RATIO),
+            ])
+    return report.table(["check", "target", "measured", "verdict"], "llrl", lines)
 
 
 def runs_table(rows: list[Row]) -> str:
-    lines = [
-        "| backend | estate | first run | events/s | CPU s: ingest + read-ahead worker + server | events per CPU s "
-        "| nodes / edges written | stored nodes / edges | no-op run | one file changed | load avg |",
-        "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+    header = [
+        "backend", "estate", "first run", "events/s", "CPU s: ingest + read-ahead worker + server", "events per CPU s",
+        "nodes / edges written", "stored nodes / edges", "no-op run", "one file changed", "load avg",
     ]
+    lines: list[list[str]] = []
     for row in rows:
         r, size = row.result, row.size
         first, noop, changed = r.phases["first"], r.phases["no-op"], r.phases["one file changed"]
-        lines.append(
-            f"| {row.backend} | {size.label} | {first.wall:,.1f} s | {r.events / first.wall:,.0f} | {_cpu_parts(first)} "
-            f"| {r.events / _cpu_total(first):,.0f} | {first.nodes:,} / {first.edges:,} "
-            f"| {r.stored_nodes:,} / {r.stored_edges:,} | {noop.wall:,.2f} s | {changed.wall:,.2f} s "
-            f"| {row.load[0]:.1f} → {row.load[1]:.1f} |"
-        )
-    return "\n".join(lines)
+        lines.append([
+            row.backend, size.label, f"{first.wall:,.1f} s", f"{r.events / first.wall:,.0f}", _cpu_parts(first),
+            f"{r.events / _cpu_total(first):,.0f}", f"{first.nodes:,} / {first.edges:,}",
+            f"{r.stored_nodes:,} / {r.stored_edges:,}", f"{noop.wall:,.2f} s", f"{changed.wall:,.2f} s",
+            f"{row.load[0]:.1f} → {row.load[1]:.1f}",
+        ])
+    return report.table(header, "llrrrrrrrrr", lines)
 
 
 def _worker_rss(r: ChildResult) -> str:
@@ -489,36 +493,28 @@ def _cpu_parts(p: Phase) -> str:
 
 def reading_table(rows: list[Row]) -> str:
     """The reading part alone (detect, read, redact; no store), from the sqlite children."""
-    lines = ["| estate | CPU s | events per CPU s |", "|---|--:|--:|"]
-    for row in rows:
-        if row.result.read_cpu:
-            r = row.result
-            lines.append(f"| {row.size.label} | {r.read_cpu:,.1f} | {r.events / r.read_cpu:,.0f} |")
-    return "\n".join(lines) if len(lines) > 2 else ""
+    lines = [
+        [row.size.label, f"{row.result.read_cpu:,.1f}", f"{row.result.events / row.result.read_cpu:,.0f}"]
+        for row in rows if row.result.read_cpu
+    ]
+    return report.table(["estate", "CPU s", "events per CPU s"], "lrr", lines) if lines else ""
 
 
 def memory_table(rows: list[Row]) -> str:
-    lines = [
-        "| backend | estate | input on disk | largest file | RSS before ingest (code loaded) | peak RSS, first run "
-        "| peak RSS, all three runs | read-ahead worker peak RSS | Neo4j server peak RSS |",
-        "|---|---|--:|--:|--:|--:|--:|--:|--:|",
+    header = [
+        "backend", "estate", "input on disk", "largest file", "RSS before ingest (code loaded)", "peak RSS, first run",
+        "peak RSS, all three runs", "read-ahead worker peak RSS", "Neo4j server peak RSS",
     ]
+    lines: list[list[str]] = []
     for row in rows:
         r, w = row.result, row.size.written
         server = "–" if row.server_rss_mib is None else f"{row.server_rss_mib:,.0f} MiB"
-        lines.append(
-            f"| {row.backend} | {row.size.label} | {w.bytes / 2**20:,.1f} MiB | {w.largest_file / 2**20:,.1f} MiB "
-            f"| {r.baseline_rss_mib:,.0f} MiB | {r.phases['first'].peak_rss_mib:,.0f} MiB "
-            f"| {r.phases['one file changed'].peak_rss_mib:,.0f} MiB | {_worker_rss(r)} | {server} |"
-        )
-    return "\n".join(lines)
-
-
-def _cpu_name() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return platform.processor() or "unknown CPU"
+        lines.append([
+            row.backend, row.size.label, f"{w.bytes / 2**20:,.1f} MiB", f"{w.largest_file / 2**20:,.1f} MiB",
+            f"{r.baseline_rss_mib:,.0f} MiB", f"{r.phases['first'].peak_rss_mib:,.0f} MiB",
+            f"{r.phases['one file changed'].peak_rss_mib:,.0f} MiB", _worker_rss(r), server,
+        ])
+    return report.table(header, "llrrrrrrr", lines)
 
 
 def _git_state() -> str:
@@ -534,10 +530,8 @@ def _git_state() -> str:
 
 
 def machine(args: argparse.Namespace, infos: list[str]) -> str:
-    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     lines = [
-        f"- CPU: {_cpu_name()}, {os.cpu_count()} cores; RAM {mem:.0f} GiB; {platform.system()} {platform.release()}; "
-        f"Python {platform.python_version()}",
+        f"- {report.machine_line()}",
         f"- 1-minute load average at start → end: {args.load_before:.2f} → {os.getloadavg()[0]:.2f}. The machine "
         "was shared with other test runs, so wall times are noisy; the CPU columns (this process plus, for Neo4j, "
         "the server it started) estimate an idle machine.",
@@ -592,16 +586,6 @@ def section(args: argparse.Namespace, rows: list[Row], sizes: list[Size], runs: 
             parts += [f"### Where the time goes: {run.backend}", run.profile]
     parts += ["### Machine and settings", machine(args, [r.info for r in runs]), "### Reproduce", f"```sh\n{command}\n```"]
     return "\n\n".join([*parts, NOTES, END]) + "\n"
-
-
-def write_section(path: Path, text: str) -> None:
-    """Replace the marked section of ``path`` (or append it at the end); other sections are left alone."""
-    current = path.read_text(encoding="utf-8") if path.exists() else HEADER
-    pattern = re.compile(re.escape(START) + r".*?" + re.escape(END) + r"\n?", re.DOTALL)
-    found = pattern.search(current)
-    updated = pattern.sub(lambda _: text, current, count=1) if found else current.rstrip("\n") + "\n\n" + text
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(updated, encoding="utf-8")
 
 
 # --- command line -----------------------------------------------------------------------------
@@ -692,7 +676,7 @@ def main(argv: list[str] | None = None) -> int:
     command = ".venv/bin/python bench/ingest_events.py " + shlex.join(argv if argv is not None else sys.argv[1:])
     out = args.out or (None if args.quick else DEFAULT_OUT)
     if out is not None and not args.no_write:
-        write_section(out, section(args, rows, sizes, runs, command.strip()))
+        report.write_section(out, section(args, rows, sizes, runs, command.strip()))
         log(f"wrote the ingest-bench section of {out}")
     return 0
 

@@ -1,8 +1,18 @@
-"""Tables, target checks and the marked section of ``docs/benchmarks.md``."""
+"""Tables, target checks and the marked section of ``docs/benchmarks.md``.
+
+The generic parts (Markdown tables, verdicts, the machine line, replacing a
+marked section) serve every benchmark script::
+
+    text = table(["backend", "events/s"], "-r", [["sqlite", "5,100"]])
+    write_section(Path("docs/benchmarks.md"), text, start="<!-- x:start -->", end="<!-- x:end -->")
+"""
 
 from __future__ import annotations
 
+import os
+import platform
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -140,9 +150,39 @@ def query_table(results: list[RunResult]) -> str:
     return "\n".join(lines)
 
 
-def _verdict(ok: bool, primary: bool = True) -> str:
+def verdict(ok: bool, primary: bool = True) -> str:
+    """``**pass**`` / ``**FAIL**`` (plain words when the check is not a primary one)."""
     word = "pass" if ok else "FAIL"
     return f"**{word}**" if primary else word
+
+
+
+def table(header: Sequence[str], aligns: str, rows: Iterable[Sequence[str]]) -> str:
+    """A Markdown table; ``aligns`` has one letter per column: ``l`` (or ``-``) left, ``r`` right."""
+    rule = ["--:" if a == "r" else "---" for a in aligns]
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(rule) + "|"]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def cpu_name() -> str:
+    """The CPU model from ``/proc/cpuinfo`` (or what ``platform`` knows)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+def machine_line() -> str:
+    """``CPU: <model>, N cores; RAM X GiB; <OS> <release>; Python <version>``."""
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return (
+        f"CPU: {cpu_name()}, {os.cpu_count()} cores; RAM {mem:.0f} GiB; {platform.system()} {platform.release()}; "
+        f"Python {platform.python_version()}"
+    )
 
 
 Row = tuple[str, str, str, str, str, str]
@@ -173,9 +213,9 @@ def target_rows(results: list[RunResult]) -> list[Row]:
                 f"{r.backend}: relationships upserted/s{at}",
                 f"≥ {low:,.0f}",
                 f"{rate:,.0f}",
-                _verdict(rate >= low),
+                verdict(rate >= low),
                 f"{cpu_rate:,.0f}",
-                _verdict(cpu_rate >= low),
+                verdict(cpu_rate >= low),
             )
         )
         high = target.max_p50_ms
@@ -187,9 +227,9 @@ def target_rows(results: list[RunResult]) -> list[Row]:
                     check,
                     f"≤ {high:g} ms",
                     f"{q.p50_ms:.2f} ms",
-                    _verdict(q.p50_ms <= high, primary),
+                    verdict(q.p50_ms <= high, primary),
                     f"{q.cpu_p50_ms:.2f} ms",
-                    _verdict(q.cpu_p50_ms <= high, primary),
+                    verdict(q.cpu_p50_ms <= high, primary),
                 )
             )
     return rows
@@ -244,10 +284,10 @@ def section(results: list[RunResult], machine: str, commands: list[str], notes: 
     )
 
 
-def write_section(path: Path, text: str) -> None:
-    """Replace the marked section of ``path`` (or append it); other sections are left alone."""
+def write_section(path: Path, text: str, start: str = START, end: str = END) -> None:
+    """Replace the section of ``path`` between ``start`` and ``end`` (or append it); others are left alone."""
     current = path.read_text(encoding="utf-8") if path.exists() else HEADER
-    pattern = re.compile(re.escape(START) + r".*?" + re.escape(END) + r"\n?", re.DOTALL)
+    pattern = re.compile(re.escape(start) + r".*?" + re.escape(end) + r"\n?", re.DOTALL)
     found = pattern.search(current)
     updated = pattern.sub(lambda _: text, current, count=1) if found else current.rstrip("\n") + "\n\n" + text
     path.parent.mkdir(parents=True, exist_ok=True)

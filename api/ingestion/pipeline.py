@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from api.ingestion.read_ahead import ReadAhead, ReadJob, read_file
+from api.ingestion.read_ahead import ReadAhead, ReadJob, paused_gc, read_file
 from api.ingestion.report import IngestReport, SourceReport
 from api.ingestion.resolver import Resolver
 from api.ingestion.sinks import IngestSink, close_all, notify_written
@@ -199,9 +199,14 @@ class Ingester:
             for item in pending:
                 window.append(self._prepare(item, worker))
                 if len(window) > 1:
-                    yield self._complete(window.popleft(), worker.ahead)
+                    yield self._complete_paused(window.popleft(), worker.ahead)
             while window:
-                yield self._complete(window.popleft(), worker.ahead)
+                yield self._complete_paused(window.popleft(), worker.ahead)
+
+    def _complete_paused(self, step: _Step, ahead: ReadAhead | None) -> SourceReport:
+        """:meth:`_complete` without cyclic GC: a source's records are many, short-lived and acyclic."""
+        with paused_gc():
+            return self._complete(step, ahead)
 
     def _prepare(self, item: _Pending, worker: _Worker) -> _Step:
         """Load the source and compare its fingerprint; queue its read if it changed."""

@@ -325,3 +325,27 @@ def test_reading_ahead_in_a_worker_gives_the_same_graph_and_report(tmp_path: Pat
 
 def _unused(node: Node, edge: Edge) -> None:  # keeps the imports honest for type checkers
     del node, edge
+
+
+def test_read_ahead_worker_sends_the_records_a_local_read_builds() -> None:
+    from api.ingestion.read_ahead import ReadAhead, ReadJob, read_file
+    from ingest.records import ReadContext
+    from ingest.registry import detect, readers
+    from ingest.walker import LazySource, walk_lazy
+
+    ctx = ReadContext(run_id="run-wire", ingested_at=datetime(2026, 3, 1, tzinfo=UTC))
+    sources = [s for s in walk_lazy(ESTATE / "events") if isinstance(s, LazySource)]
+    sources += [s for s in walk_lazy(ESTATE / "alerts") if isinstance(s, LazySource)]
+    assert len(sources) >= 2
+    with ReadAhead() as ahead:
+        for source in sources:
+            ahead.submit(ReadJob(source, detect(source.load(), readers()).name, ctx))  # type: ignore[arg-type]
+        remote = [ahead.receive() for _ in sources]
+    for source, got in zip(sources, remote, strict=True):
+        file = source.load()
+        local = read_file(file, detect(file, readers()), ctx)  # type: ignore[arg-type]
+        assert got.result is not None and local.result is not None, got.error
+        assert got.result == local.result
+        assert [n.content_hash for n in got.result.nodes] == [n.content_hash for n in local.result.nodes]
+        assert [(e.id, e.content_hash) for e in got.result.edges] == [(e.id, e.content_hash) for e in local.result.edges]
+        assert got.digest == local.digest and got.redactions == local.redactions
