@@ -129,6 +129,16 @@ def _digest(*parts: object) -> str:
     return hashlib.sha256(_ENCODE(parts).encode()).hexdigest()[:32]
 
 
+#: most edges (a deploy's target, environment, artifact) carry no props and no validity
+_BARE_EDGE_HASH = _digest({}, None, None)
+
+
+def _edge_hash(props: Props, valid_from: datetime | None, valid_to: datetime | None) -> str:
+    if not props and valid_from is None and valid_to is None:
+        return _BARE_EDGE_HASH
+    return _digest(props, valid_from, valid_to)
+
+
 @dataclass(frozen=True, slots=True)
 class Provenance:
     """Where a fact came from: the source, the place in it, the run and the time."""
@@ -238,7 +248,7 @@ class Edge:
         object.__setattr__(self, "props", clean_props(self.props, where, EDGE_RESERVED))
         _times_to_utc(self, _EDGE_TIMES, where)
         object.__setattr__(self, "_id", edge_id(self.type, self.src, self.dst, self.key))
-        object.__setattr__(self, "_hash", _digest(self.props, self.valid_from, self.valid_to))
+        object.__setattr__(self, "_hash", _edge_hash(self.props, self.valid_from, self.valid_to))
 
     @property
     def id(self) -> str:
@@ -247,7 +257,7 @@ class Edge:
     @property
     def content_hash(self) -> str:
         if not self._hash:  # a record read back from a store computes it when first asked
-            object.__setattr__(self, "_hash", _digest(self.props, self.valid_from, self.valid_to))
+            object.__setattr__(self, "_hash", _edge_hash(self.props, self.valid_from, self.valid_to))
         return self._hash
 
     def other(self, node: str) -> str:
