@@ -75,7 +75,7 @@ def test_an_unknown_backend_names_the_setting_and_the_choices(tmp_path: Path) ->
     expected = r"VIDYA_EMBEDDING_BACKEND: unknown embedding backend 'tensorrt'; expected one of onnx, torch"
     with pytest.raises(ConfigError, match=expected):
         open_embedder(Settings(home=tmp_path, embedding_backend="tensorrt"))
-    assert BACKENDS == ("torch", "onnx")
+    assert BACKENDS == ("onnx", "torch")
 
 
 def test_bad_onnx_settings_are_named(tmp_path: Path) -> None:
