@@ -241,7 +241,8 @@ def main() -> None:
             store.close()
         import platform
 
-        result = {"backend": args.backend, "raw": raw, "ingest": ingest, "search": rows, "load": f"{load0:.1f} → {os.getloadavg()[0]:.1f}",
+        result = {"backend": args.backend, "raw": raw, "ingest": ingest, "search": rows,
+                  "load": f"{load0:.1f} → {os.getloadavg()[0]:.1f}",
                   "machine": f"{os.cpu_count()} cores, Python {platform.python_version()}"}
     finally:
         shutil.rmtree(work, ignore_errors=True)
