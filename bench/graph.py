@@ -42,7 +42,7 @@ from neo4j.exceptions import DriverError, Neo4jError
 from bench.estate import SIZES
 from bench.measure import ServerCpu, load, no_server, peak_rss_mib, time_queries
 from bench.neo4j_server import Neo4jServer, server_rss_mib, wipe
-from bench.report import RunResult, load_table, query_table, section, targets_table, write_section
+from bench.report import RunResult, cpu_name, load_table, query_table, section, targets_table, write_section
 from graph.errors import VidyaError
 from graph.factory import BACKENDS, GraphConfig, open_store
 from graph.sqlite_schema import CACHE_MIB, MMAP_MIB, SCHEMA_VERSION, WAL_CHECKPOINT_PAGES
@@ -181,20 +181,10 @@ def run_neo4j(sizes: list[str], args: argparse.Namespace, keep: Keep) -> None:
             keep(result)
 
 
-def _cpu() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
-
-
 def machine(neo4j: str | None, args: argparse.Namespace, results: list[RunResult]) -> str:
     mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     lines = [
-        f"- CPU: {_cpu()}, {os.cpu_count()} cores; RAM {mem:.0f} GiB; {platform.system()} {platform.release()}",
+        f"- CPU: {cpu_name()}, {os.cpu_count()} cores; RAM {mem:.0f} GiB; {platform.system()} {platform.release()}",
         f"- Python {platform.python_version()}, SQLite {sqlite3.sqlite_version} (WAL, synchronous=NORMAL, "
         f"page cache {CACHE_MIB} MiB, memory map {MMAP_MIB} MiB, checkpoint every {WAL_CHECKPOINT_PAGES:,} "
         f"log pages, schema version {SCHEMA_VERSION})",
