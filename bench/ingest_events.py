@@ -676,7 +676,7 @@ def main(argv: list[str] | None = None) -> int:
     command = ".venv/bin/python bench/ingest_events.py " + shlex.join(argv if argv is not None else sys.argv[1:])
     out = args.out or (None if args.quick else DEFAULT_OUT)
     if out is not None and not args.no_write:
-        report.write_section(out, section(args, rows, sizes, runs, command.strip()))
+        report.write_section(out, section(args, rows, sizes, runs, command.strip()), START, END)
         log(f"wrote the ingest-bench section of {out}")
     return 0
 
