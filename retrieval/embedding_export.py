@@ -2,9 +2,11 @@
 
 The graph takes ``input_ids``, ``attention_mask`` and ``token_type_ids`` and returns
 the mean-pooled, L2-normalised sentence vector, so a runtime needs no torch. The
-export is made from the model's own files (never fetched), written to a temporary
-directory and renamed into place, and recorded with the SHA-256 of the ONNX file;
-a directory whose file does not match is exported again::
+export is made from the model's own files (never fetched), its transformer layers
+fused by ONNX Runtime's optimizer (:mod:`retrieval.embedding_optimize`), written to a
+temporary directory and renamed into place, and recorded with the SHA-256 of the
+ONNX file; a directory whose file does not match, or that an older export version
+wrote, is exported again::
 
     >>> from retrieval.embeddings import DEFAULT_MODEL, bundled_model_path
     >>> path = export_onnx(bundled_model_path(), models_dir, DEFAULT_MODEL)  # e.g. Path(".vidya/embeddings/models")
@@ -30,17 +32,19 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+from retrieval.embedding_optimize import optimize_bert
 from retrieval.embeddings import EmbedderUnavailable, offline_environment
 
 log = logging.getLogger(__name__)
 
-#: bump when the exported graph changes (inputs, pooling, normalisation)
-EXPORT_VERSION = 1
+#: bump when the exported graph changes (inputs, pooling, normalisation, fusion); 2: fused by the optimizer
+EXPORT_VERSION = 2
 OPSET = 17
 INPUT_NAMES = ("input_ids", "attention_mask", "token_type_ids")
 OUTPUT_NAME = "sentence_embedding"
 EXPORT_HINT = "`pip install onnx` (needed once, to export the model for the onnx embedding backend)"
 _MODEL_FILE = "model.onnx"
+_TRACED_FILE = "traced.onnx"
 _META_FILE = "export.json"
 _KEY_FILES = ("config.json", "modules.json", "sentence_bert_config.json", "1_Pooling/config.json")
 _WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
@@ -77,11 +81,21 @@ def export_onnx(model_path: Path, export_dir: Path, name: str) -> Path:
     try:
         log.warning("exporting the embedding model %s to ONNX (once; up to a minute) into %s", name, target)
         started = time.monotonic()
-        _export(model_path, staging / _MODEL_FILE)
-        meta = {"name": name, "export_version": EXPORT_VERSION, "opset": OPSET, "sha256": _sha256(staging / _MODEL_FILE)}
+        _export(model_path, staging / _TRACED_FILE)
+        fused = optimize_bert(staging / _TRACED_FILE, staging / _MODEL_FILE, model_path)
+        (staging / _TRACED_FILE).unlink()
+        meta = {
+            "name": name,
+            "export_version": EXPORT_VERSION,
+            "opset": OPSET,
+            "fused_operators": fused,
+            "sha256": _sha256(staging / _MODEL_FILE),
+        }
         (staging / _META_FILE).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
         _replace(staging, target)
-        log.warning("exported %s to ONNX in %.1f s", name, time.monotonic() - started)
+        _remove_older_versions(export_dir, target)
+        fusions = ", ".join(f"{count} {op}" for op, count in fused.items()) or "none"
+        log.warning("exported %s to ONNX in %.1f s (fused operators: %s)", name, time.monotonic() - started, fusions)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return target / _MODEL_FILE
@@ -123,6 +137,16 @@ def _replace(staging: Path, target: Path) -> None:
     except OSError:
         if not _intact(target):
             raise
+
+
+def _remove_older_versions(export_dir: Path, target: Path) -> None:
+    """Delete this model's exports that an older export version wrote (a loaded session keeps its copy in memory)."""
+    prefix = target.name.split("-onnx-v", 1)[0] + "-onnx-v"
+    current = f"{prefix}{EXPORT_VERSION}-"
+    for old in export_dir.glob(f"{prefix}*"):
+        if old.is_dir() and not old.name.startswith(current):
+            log.warning("%s: removing an ONNX export of an older export version", old)
+            shutil.rmtree(old, ignore_errors=True)
 
 
 def _sha256(path: Path) -> str:

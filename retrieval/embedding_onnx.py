@@ -139,6 +139,7 @@ class OnnxEmbedder:
             raise EmbedderUnavailable(f"onnxruntime is not installed (the onnx embedding backend); {ONNX_HINT}") from None
         path = export_onnx(self.model_path, self.export_dir, self.name)
         options = ort.SessionOptions()
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.inter_op_num_threads = 1
         if self.threads is not None:
             options.intra_op_num_threads = self.threads

