@@ -15,6 +15,7 @@
 
     python bench/retrieval.py                         # all of it; writes docs/benchmarks.md
     python bench/retrieval.py --sizes 1000 --no-write --json /tmp/r.json
+    python bench/retrieval.py --sizes 10000 --search-only   # search latency alone
 """
 
 from __future__ import annotations
@@ -211,6 +212,8 @@ def main() -> None:
     parser.add_argument("--backend", choices=BACKENDS, default=BACKENDS[0], help="embedding backend (default %(default)s)")
     parser.add_argument("--json", type=Path)
     parser.add_argument("--no-write", action="store_true")
+    parser.add_argument("--search-only", action="store_true",
+                        help="only the search latency (skips raw embedding and ingest; writes no docs)")
     args = parser.parse_args()
     import os
 
@@ -221,10 +224,13 @@ def main() -> None:
     sections = corpus_sections()
     work = Path(tempfile.mkdtemp(prefix="vidya-retrieval-bench-"))
     try:
-        raw = raw_embedding(model, sections)
-        print(f"raw embedding: {raw['per_s']:.1f} sections/s", flush=True)
-        ingest = full_ingest(model, work / "ingest")
-        print(f"full ingest: {ingest['per_s']:.1f} sections/s (ratio {ingest['per_s'] / raw['per_s']:.2f})", flush=True)
+        raw: dict[str, float] = {}
+        ingest: dict[str, float] = {}
+        if not args.search_only:
+            raw = raw_embedding(model, sections)
+            print(f"raw embedding: {raw['per_s']:.1f} sections/s", flush=True)
+            ingest = full_ingest(model, work / "ingest")
+            print(f"full ingest: {ingest['per_s']:.1f} sections/s (ratio {ingest['per_s'] / raw['per_s']:.2f})", flush=True)
         vectors = model.embed_documents([f"{h}\n{t}" for _, h, t in sections[:300]])
         queries = [json.loads(line)["query"] for line in QUESTIONS.read_text(encoding="utf-8").splitlines() if line.strip()]
         known = KnownQueries(model, queries)
@@ -234,8 +240,9 @@ def main() -> None:
             row = {"size": size, **time_search(Searcher(store, index, model), queries), "rss_mib": peak_rss_mib()}
             rest = time_search(Searcher(store, index, known), queries)
             row |= {"rest_p50_ms": rest["p50_ms"], "rest_cpu_ms": rest["cpu_ms"]}
-            print(f"{size:>7} sections: p50 {row['p50_ms']:.1f} ms, p99 {row['p99_ms']:.1f} ms; "
-                  f"without the query embedding p50 {rest['p50_ms']:.1f} ms", flush=True)
+            print(f"{size:>7} sections: p50 {row['p50_ms']:.1f} ms, p99 {row['p99_ms']:.1f} ms, CPU {row['cpu_ms']:.1f} ms; "
+                  f"without the query embedding p50 {rest['p50_ms']:.1f} ms, CPU {rest['cpu_ms']:.1f} ms; "
+                  f"peak RSS {row['rss_mib']:.0f} MiB", flush=True)
             rows.append(row)
             index.close()
             store.close()
@@ -248,6 +255,8 @@ def main() -> None:
         shutil.rmtree(work, ignore_errors=True)
     if args.json:
         args.json.write_text(json.dumps(result, indent=2), encoding="utf-8")
+    if args.search_only:
+        return
     text = section_text(result)
     print(text)
     if not args.no_write:

@@ -10,8 +10,9 @@ the graph store's BM25 index), fuses them by weighted reciprocal rank
 (``weight / (rrf_k + rank)``), multiplies the fused score of sections linked to
 the services in play (named in the query or given as a filter) by
 ``1 + service_boost`` and of those linked to their dependency neighbourhood by
-``1 + neighbour_boost``, then keeps the best ``per_document`` sections of each
-document.
+``1 + neighbour_boost``, and of those whose document title (a runbook's alert
+name, camelCase split) shares words with the query by up to ``1 + title_words_boost``,
+then keeps the best ``per_document`` sections of each document.
 """
 
 from __future__ import annotations
@@ -49,6 +50,10 @@ class RetrievalConfig(BaseModel):
     per_document: int = Field(default=1, ge=1)
     #: a document title (a runbook's alert name) that appears in the query scores this extra fused weight
     title_boost: float = Field(default=0.3, ge=0)
+    #: otherwise, the extra fused weight of a document whose title words all appear in the query (a share
+    #: of them, a share of it): an alert name such as ``CephMonQuorumLost`` is a summary of its runbook
+    #: (0.3 measured on the OpenShift question set, docs/retrieval-eval.md)
+    title_words_boost: float = Field(default=0.3, ge=0)
     #: share of the scores of a document's other matching sections added to its best section's score
     section_support: float = Field(default=0.0, ge=0, le=1)
 

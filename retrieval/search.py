@@ -17,8 +17,10 @@ fusion, no graph), the baselines of ``vidya eval retrieval``.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Collection
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -61,16 +63,18 @@ class SearchHit:
 
 @dataclass(slots=True)
 class _Candidate:
-    node: Node
+    node_id: str
     document: Node | None
     score: float = 0.0
     ranks: dict[str, int] = field(default_factory=dict)
     boosts: list[str] = field(default_factory=list)
     services: tuple[str, ...] = ()
+    #: read from the store only when needed (the final hits, or a ``since`` filter)
+    node: Node | None = None
 
     @property
     def document_id(self) -> str:
-        return self.document.id if self.document else self.node.id
+        return self.document.id if self.document else self.node_id
 
 
 class Searcher:
@@ -84,6 +88,7 @@ class Searcher:
         self.embedder = embedder
         self.config = config or preset()
         self.catalog = Catalog(store)
+        self._pool: ThreadPoolExecutor | None = None
 
     def search(
         self,
@@ -103,28 +108,49 @@ class Searcher:
             raise ConfigError(f"search mode {mode!r}: expected one of {', '.join(MODES)}")
         if k < 1:
             raise ConfigError(f"search: k must be a positive integer, got {k}")
-        cfg = self.config
-        ranked: dict[str, list[str]] = {}
-        if mode in ("hybrid", "dense"):
-            ranked["dense"] = self._dense(query, cfg.candidates)
-        if mode in ("hybrid", "bm25"):
-            found = self.store.search_text(query, labels=[NodeLabel.SECTION], limit=cfg.candidates)
-            ranked["bm25"] = [hit.node_id for hit in found]
+        ranked = self._retrieve(query, mode, self.config.candidates)
         candidates = self._candidates(ranked)
         candidates = [c for c in candidates if _kind(c) in kinds] if kinds else candidates
-        candidates = [c for c in candidates if _when(c) >= since] if since else candidates
+        if since:
+            self._hydrate(candidates)
+            candidates = [c for c in candidates if c.node is not None and _when(c) >= since]
         in_play = self.catalog.resolve(service) if service else []
+        focus: list[str] = []
         if mode == "hybrid" or in_play:
-            candidates = self._rank_with_graph(query, candidates, in_play, only_service)
-        return self._top(candidates, k)
+            focus = list(dict.fromkeys([*in_play, *self.catalog.named_in(query)]))
+            candidates = self._rank_with_graph(query, candidates, focus, in_play, only_service)
+        return self._top(candidates, k, linked=bool(focus))
 
     # retrievers -------------------------------------------------------------------
+    def _retrieve(self, query: str, mode: Mode, limit: int) -> dict[str, list[str]]:
+        """Each retriever's ranked ids; in hybrid mode the keyword search runs beside the query embedding."""
+        if mode == "dense":
+            return {"dense": self._dense(query, limit)}
+        if mode == "bm25":
+            return {"bm25": self._bm25(query, limit)}
+        keyword = self._worker().submit(self._bm25, query, limit)
+        try:
+            dense = self._dense(query, limit)
+        except BaseException:
+            wait([keyword])  # the store is not left in use by a search that has returned
+            raise
+        return {"dense": dense, "bm25": keyword.result()}
+
+    def _worker(self) -> ThreadPoolExecutor:
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vidya-keyword-search")
+        return self._pool
+
+    def _bm25(self, query: str, limit: int) -> list[str]:
+        return [hit.node_id for hit in self.store.search_text(query, labels=[NodeLabel.SECTION], limit=limit)]
+
     def _dense(self, query: str, limit: int) -> list[str]:
         if self.index is None or self.embedder is None:
             raise ConfigError("search: dense retrieval needs the vector index and the embedding model (neither is configured)")
         return [hit.node_id for hit in self.index.search(self.embedder.embed_query(query), limit=limit)]
 
     def _candidates(self, ranked: dict[str, list[str]]) -> list[_Candidate]:
+        """Fused scores, each with its document; the sections themselves are read later, for the hits only."""
         cfg = self.config
         weights = {"dense": cfg.dense_weight, "bm25": cfg.bm25_weight}
         scores: dict[str, float] = defaultdict(float)
@@ -134,28 +160,33 @@ class Searcher:
             for rank, node_id in enumerate(ids, start=1):
                 ranks[node_id][name] = rank
                 scores[node_id] += 1.0 / (cfg.rrf_k + rank) * (1.0 if single else weights[name])
-        nodes = {n.id: n for n in self.store.get_nodes(scores) if n.retired_at is None}
-        parents = {e.dst: e.src for e in self.store.incident_edges(list(nodes), "in", [RelType.HAS_SECTION])}
+        parents = {e.dst: e.src for e in self.store.incident_edges(list(scores), "in", [RelType.HAS_SECTION])}
         documents = {n.id: n for n in self.store.get_nodes(set(parents.values()))}
         return [
-            _Candidate(node, documents.get(parents.get(node_id, "")), scores[node_id], ranks[node_id])
-            for node_id, node in nodes.items()
+            _Candidate(node_id, documents.get(parents.get(node_id, "")), score, ranks[node_id])
+            for node_id, score in scores.items()
         ]
+
+    def _hydrate(self, candidates: list[_Candidate]) -> None:
+        """Read the section node of each candidate that lacks it; a deleted or retired one keeps ``None``."""
+        missing = [c for c in candidates if c.node is None]
+        nodes = {n.id: n for n in self.store.get_nodes(c.node_id for c in missing) if n.retired_at is None}
+        for c in missing:
+            c.node = nodes.get(c.node_id)
 
     # graph-aware ranking ----------------------------------------------------------
     def _rank_with_graph(
-        self, query: str, candidates: list[_Candidate], in_play: list[str], only_service: bool
+        self, query: str, candidates: list[_Candidate], focus: list[str], in_play: list[str], only_service: bool
     ) -> list[_Candidate]:
         cfg = self.config
-        named = self.catalog.named_in(query)
-        focus = list(dict.fromkeys([*in_play, *named]))
         near = self.catalog.neighbourhood(focus, cfg.neighbour_depth) if focus else set()
-        links = document_links(self.store, {c.document_id for c in candidates} | {c.node.id for c in candidates})
+        if focus:
+            _link(self.store, candidates)
         kept: list[_Candidate] = []
         lowered = query.lower()
+        words = query_words(query)
         for c in candidates:
-            linked = links.get(c.document_id, set()) | links.get(c.node.id, set())
-            c.services = tuple(sorted(linked))
+            linked = set(c.services)
             if linked & set(focus):
                 c.score *= 1 + cfg.service_boost
                 c.boosts.append("service")
@@ -168,10 +199,13 @@ class Searcher:
             if len(title) >= 4 and title.lower() in lowered:
                 c.score *= 1 + cfg.title_boost
                 c.boosts.append("title")
+            elif cfg.title_words_boost and (share := title_share(title, words)):
+                c.score *= 1 + cfg.title_words_boost * share
+                c.boosts.append("title words")
             kept.append(c)
         return kept
 
-    def _top(self, candidates: list[_Candidate], k: int) -> list[SearchHit]:
+    def _top(self, candidates: list[_Candidate], k: int, *, linked: bool) -> list[SearchHit]:
         support = self.config.section_support
         if support:
             totals: dict[str, float] = defaultdict(float)
@@ -181,17 +215,63 @@ class Searcher:
                 best[c.document_id] = max(best[c.document_id], c.score)
             for c in candidates:
                 c.score += support * (totals[c.document_id] - best[c.document_id])
-        candidates.sort(key=lambda c: (-c.score, c.node.id))
+        candidates.sort(key=lambda c: (-c.score, c.node_id))
         per_doc: dict[str, int] = defaultdict(int)
-        hits: list[SearchHit] = []
-        for c in candidates:
-            if per_doc[c.document_id] >= self.config.per_document:
-                continue
-            per_doc[c.document_id] += 1
-            hits.append(_hit(len(hits) + 1, c))
-            if len(hits) == k:
+        chosen: list[_Candidate] = []
+        for start in range(0, len(candidates), _READ_AHEAD * k):
+            chunk = candidates[start : start + _READ_AHEAD * k]
+            self._hydrate(chunk)  # only the leading candidates are read; a section gone since indexing is skipped
+            for c in chunk:
+                if c.node is None or per_doc[c.document_id] >= self.config.per_document:
+                    continue
+                per_doc[c.document_id] += 1
+                chosen.append(c)
+                if len(chosen) == k:
+                    break
+            if len(chosen) == k:
                 break
-        return hits
+        if not linked:
+            _link(self.store, chosen)
+        return [_hit(rank, c) for rank, c in enumerate(chosen, start=1)]
+
+
+#: candidates read per search round, as a multiple of ``k`` (more rounds only when sections have gone)
+_READ_AHEAD = 2
+
+
+def _link(store: GraphStore, candidates: list[_Candidate]) -> None:
+    """Set each candidate's ``services``: what its document or the section itself is linked to."""
+    links = document_links(store, {c.document_id for c in candidates} | {c.node_id for c in candidates})
+    for c in candidates:
+        c.services = tuple(sorted(links.get(c.document_id, set()) | links.get(c.node_id, set())))
+
+
+def query_words(text: str) -> set[str]:
+    """The words of ``text``, lower-cased and without a plural ``s``; camelCase and dotted identifiers split too.
+
+    >>> sorted(query_words("storageClassName on nodes"))
+    ['class', 'name', 'node', 'on', 'storage', 'storageclassname']
+    """
+    return {_singular(w) for w in _WORD.findall(text)} | {_singular(w) for w in _CAMEL.findall(text)}
+
+
+def title_share(title: str, words: set[str]) -> float:
+    """The share of a title's words (camelCase split, three letters or more) found in ``words``.
+
+    >>> title_share("CephMonQuorumLost", query_words("only one ceph mon left running"))
+    0.5
+    """
+    parts = [_singular(w) for w in _CAMEL.findall(title) if len(w) >= 3]
+    return sum(1 for w in parts if w in words) / len(parts) if parts else 0.0
+
+
+_WORD = re.compile(r"[A-Za-z0-9]+")
+_CAMEL = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
+
+
+def _singular(word: str) -> str:
+    word = word.lower()
+    return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word
 
 
 def _kind(c: _Candidate) -> str:
@@ -200,11 +280,13 @@ def _kind(c: _Candidate) -> str:
 
 def _when(c: _Candidate) -> datetime:
     doc = c.document
+    assert c.node is not None  # hydrated before the filter
     return (doc.at if doc and doc.at else None) or c.node.provenance.ingested_at
 
 
 def _hit(rank: int, c: _Candidate) -> SearchHit:
     node = c.node
+    assert node is not None  # only hydrated candidates become hits
     return SearchHit(
         rank=rank, node_id=node.id, document_id=c.document_id, source=node.provenance.source,
         heading=node.name or str(node.props.get("heading") or ""), kind=_kind(c), text=str(node.props.get("text") or ""),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import shutil
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,7 +27,7 @@ from retrieval.config import preset
 from retrieval.doctor import check, repair
 from retrieval.embeddings import CachedEmbedder, SentenceTransformerEmbedder
 from retrieval.indexer import SectionIndexer
-from retrieval.search import Searcher
+from retrieval.search import Searcher, query_words, title_share
 from retrieval.vector_index import VectorIndex, VectorPoint
 from tests.retrieval.conftest import CORPUS, ROOT
 
@@ -85,7 +86,7 @@ def test_every_section_is_indexed_once_with_its_source(estate: Estate) -> None:
 def test_a_symptom_in_own_words_finds_its_runbook_in_all_three_modes(estate: Estate) -> None:
     question = "the ceph monitors cannot form a quorum anymore"
     for mode in ("hybrid", "dense", "bm25"):
-        top = sources(estate.searcher.search(question, k=3, mode=mode))  # type: ignore[arg-type]
+        top = sources(estate.searcher.search(question, k=3, mode=mode))
         assert {"alerts/openshift-container-storage-operator/CephMonQuorumLost.md",
                 "alerts/openshift-container-storage-operator/CephMonQuorumAtRisk.md"} & set(top[:2]), (mode, top)
 
@@ -120,6 +121,44 @@ def test_a_service_in_play_lifts_its_runbooks(estate: Estate) -> None:
     assert "service" in named[0].boosts
     strict = estate.searcher.search(question, k=10, service="checkout", only_service=True)
     assert strict and all(set(h.boosts) & {"service", "neighbour"} for h in strict)
+    # the links a hit reports do not depend on which services are in play
+    links = {h.node_id: h.services for h in lifted}
+    assert any(h.services for h in plain) and all(links[h.node_id] == h.services for h in plain if h.node_id in links)
+
+
+def test_title_words_in_the_query_lift_a_runbook_by_their_share() -> None:
+    words = query_words("only one ceph mon left running; storageClassName")
+    assert {"ceph", "mon", "storage", "class", "name"} <= words
+    assert title_share("CephMonQuorumLost", words) == 0.5
+    assert title_share("CephMonQuorumAtRisk", words) == pytest.approx(2 / 4)  # "At" is too short to count
+    assert title_share("", words) == 0.0
+
+
+def test_title_words_boost_multiplies_the_fused_score(estate: Estate) -> None:
+    question = "only one ceph mon left running"
+    plain = Searcher(estate.store, estate.index, estate.embedder, preset().model_copy(update={"title_words_boost": 0.0}))
+    before = {h.node_id: h.score for h in plain.search(question, k=10)}
+    boosted = [h for h in estate.searcher.search(question, k=10) if "title words" in h.boosts]
+    assert boosted
+    for hit in boosted:
+        title = estate.store.get_node(hit.document_id).name  # type: ignore[union-attr]
+        share = title_share(title or "", query_words(question))
+        assert share > 0
+        if hit.node_id in before:
+            assert hit.score == pytest.approx(before[hit.node_id] * (1 + preset().title_words_boost * share))
+
+
+def test_a_vector_whose_section_is_gone_is_skipped_and_k_is_still_filled(estate: Estate) -> None:
+    question = "ceph monitors lost their quorum"
+    vector = estate.embedder.embed_query(question)
+    estate.index.upsert([VectorPoint("section:vanished.md#1", vector, source="vanished.md")])
+    try:
+        hits = estate.searcher.search(question, k=5)
+        dense = estate.searcher.search(question, k=5, mode="dense")
+    finally:
+        estate.index.delete(["section:vanished.md#1"])
+    assert len(hits) == len(dense) == 5
+    assert "section:vanished.md#1" not in {h.node_id for h in [*hits, *dense]}
 
 
 def test_filters_and_bad_arguments(estate: Estate) -> None:
@@ -176,7 +215,9 @@ def test_doctor_finds_and_repairs_missing_and_orphan_vectors(estate: Estate) -> 
 def test_reingest_of_a_changed_runbook_replaces_its_vectors_and_embeds_only_new_text(estate: Estate) -> None:
     path = estate.root / "alerts" / "machine-config-operator" / "MachineConfigControllerDrainError.md"
     old = {n for n in estate.index.node_ids(source="alerts/machine-config-operator/MachineConfigControllerDrainError.md")}
-    path.write_text("# DrainStuck\n\n## Mitigation\n\nCordon the node, then evict the stuck pod by hand.\n", encoding="utf-8")
+    # a text no earlier run can have embedded (the embedding cache may be shared between runs)
+    fresh = f"Cordon the node, then evict the stuck pod by hand (note {uuid.uuid4().hex[:8]})."
+    path.write_text(f"# DrainStuck\n\n## Mitigation\n\n{fresh}\n", encoding="utf-8")
     before = estate.embedder.stats.misses
     report = Ingester(estate.store, sinks=[SectionIndexer(estate.embedder, estate.index)]).run([estate.root])
     assert report.ok and [s.status for s in report.sources].count("ingested") == 1
