@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from agents.config import DiagnosisConfig
+from agents.reads import linked_events
 from agents.records import CHANGE_KINDS, CandidateKind
 from graph.model import Node
 from graph.schema import NodeLabel, RelType, label_of
@@ -142,24 +143,6 @@ def load_history(
     return History(incidents=_past_incidents(store, detected_at, config, exclude))
 
 
-def _linked(
-    store: GraphStore, entities: Collection[str], link: RelType, labels: Collection[NodeLabel], start: datetime,
-    end: datetime,
-) -> list[tuple[Node, str]]:
-    """Events of ``labels`` linked by ``link`` to ``entities`` with ``start <= at < end``, with the entity.
-
-    Read from the entities' side (their incoming ``link`` edges, then those nodes, chosen by the label in
-    their id): an entity's own events, not every event of the period filtered by entity.
-    """
-    edges = [e for e in store.incident_edges(sorted(entities), "in", (link,)) if label_of(e.src) in labels]
-    nodes = {
-        n.id: n for n in store.get_nodes({e.src for e in edges})
-        if not n.placeholder and n.retired_at is None and n.at is not None and start <= n.at < end
-    }
-    pairs = {(e.src, e.dst) for e in edges if e.src in nodes}
-    return sorted(((nodes[src], dst) for src, dst in pairs), key=lambda p: (p[0].at or end, p[0].id, p[1]))
-
-
 def load_change_record(
     store: GraphStore, history: History, entities: Collection[str], detected_at: datetime, config: DiagnosisConfig
 ) -> None:
@@ -168,7 +151,7 @@ def load_change_record(
     if not wanted:
         return
     history.counted |= wanted
-    for node, entity in _linked(store, wanted, RelType.TARGETS, CHANGE_KINDS, detected_at - config.history, detected_at):
+    for node, entity in linked_events(store, wanted, RelType.TARGETS, CHANGE_KINDS, detected_at - config.history, detected_at):
         assert node.at is not None
         kind = CHANGE_KINDS[node.label]
         history.change_times[(kind, entity)].append(node.at)
@@ -191,7 +174,7 @@ def load_alert_record(
     history.alert_span = config.history
     incidents = [(i.at, i.affected | {i.cause_entity}) for i in history.incidents]
     margin = config.history_margin
-    for node, entity in _linked(store, wanted, RelType.AFFECTS, (NodeLabel.ALERT,), since - config.history, since):
+    for node, entity in linked_events(store, wanted, RelType.AFFECTS, (NodeLabel.ALERT,), since - config.history, since):
         at = node.at
         assert at is not None
         if any(entity in affected and timedelta(0) <= when - at <= margin for when, affected in incidents):

@@ -3,7 +3,9 @@
 Three store reads per window: changes and incidents linked (``TARGETS`` /
 ``AFFECTS``) to the neighbourhood, every alert in the window (alerts on
 entities outside the neighbourhood still help triangulate a silent
-dependency through its other callers), and the environment of each change::
+dependency through its other callers), and the environment of each change.
+They go through the topology's :class:`agents.reads.EventMemo`: a widened
+window reads only the stretch it adds, and each change's environment once::
 
     timeline = load_timeline(store, topo, start, end, detected_at=at, config=config)
     [e.name for e in timeline.entries]
@@ -21,7 +23,7 @@ from agents.config import DiagnosisConfig
 from agents.records import CHANGE_KINDS, CandidateKind, TimelineEntry
 from agents.topology import Topology
 from graph.model import Node
-from graph.schema import NodeLabel, RelType
+from graph.schema import NodeLabel
 from graph.store import GraphStore, TimelineEvent
 
 CHANGE_LABELS = tuple(CHANGE_KINDS)
@@ -99,15 +101,8 @@ def _nearest(entities: Collection[str], topo: Topology) -> str | None:
     return min(scored)[1] if scored else None
 
 
-def _environments(store: GraphStore, ids: list[str]) -> dict[str, str]:
-    found: dict[str, str] = {}
-    for edge in store.incident_edges(ids, "out", (RelType.IN_ENVIRONMENT,)):
-        found.setdefault(edge.src, edge.dst.partition(":")[2])
-    return found
-
-
 def _changes(store: GraphStore, topo: Topology, events: list[TimelineEvent]) -> list[ChangeEvent]:
-    envs = _environments(store, [e.node.id for e in events]) if events else {}
+    envs = topo.memo.environments(store, [e.node.id for e in events]) if events else {}
     out: list[ChangeEvent] = []
     for event in events:
         entity = _nearest(event.services, topo)
@@ -154,12 +149,12 @@ def load_timeline(
     """Changes, alerts and incidents on ``topo`` with ``start <= at < end``; ids in ``exclude`` are left out."""
     members = topo.members()
     timeline = Timeline(start=start, end=end, detected_at=detected_at)
-    linked = store.events((*CHANGE_LABELS, NodeLabel.INCIDENT), start, end, sorted(members), limit=MAX_EVENTS)
+    linked = topo.memo.events(store, (*CHANGE_LABELS, NodeLabel.INCIDENT), start, end, members, limit=MAX_EVENTS)
     linked = [e for e in linked if e.node.id not in exclude]
     timeline.changes = _changes(store, topo, [e for e in linked if e.node.label in CHANGE_KINDS])
     timeline.incidents = [e for e in linked if e.node.label is NodeLabel.INCIDENT]
     traffic = re.compile(config.traffic_alert_pattern)
-    for event in store.events((NodeLabel.ALERT,), start, end, limit=MAX_EVENTS):
+    for event in topo.memo.events(store, (NodeLabel.ALERT,), start, end, limit=MAX_EVENTS):
         if event.node.id in exclude:
             continue
         name = f"{event.node.name or ''} {event.node.props.get('label:alertname', '')}"

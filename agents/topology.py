@@ -16,6 +16,7 @@ from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from agents.reads import EventMemo
 from graph.model import Edge
 from graph.schema import RelType
 from graph.store import GraphStore
@@ -38,6 +39,8 @@ class Topology:
     callers: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     #: entities whose callers have all been read (not only those met walking the neighbourhood)
     loaded_callers: set[str] = field(default_factory=set)
+    #: the events read on this neighbourhood so far (a widened window reads only what it adds)
+    memo: EventMemo = field(default_factory=EventMemo, repr=False, compare=False)
 
     def members(self) -> set[str]:
         return {self.root, *self.down, *self.up}

@@ -1,12 +1,15 @@
-"""Timing along the path, slow burns and changes below a failing dependency, on small hand-built graphs."""
+"""Timing along the path, slow burns, changes below a failing dependency, and the reads behind them, on small graphs."""
 
 from __future__ import annotations
 
 from agents.config import preset
 from agents.diagnosis import diagnose
-from agents.records import Anomaly, Candidate, CandidateKind
+from agents.reads import EventMemo, linked_events
+from agents.records import CHANGE_KINDS, Anomaly, Candidate, CandidateKind
+from graph.model import Edge
+from graph.schema import NodeLabel, RelType
 from graph.store import GraphStore
-from tests.agents.helpers import T, res, shop, svc
+from tests.agents.helpers import PROV, T, at, res, shop, svc
 
 GATEWAY = Anomaly(svc("gateway"), T, signal="GatewayErrors")
 CHECKOUT = Anomaly(svc("checkout"), T, signal="CheckoutHighLatency")
@@ -56,3 +59,37 @@ def test_a_change_below_a_failing_dependency_explains_its_failure_away(graph_sto
     assert factors(failing)["explained_away"] == preset().weights.deeper_change_lr
     assert result.top.node_id == "config:pool"
     assert failing.confidence < alone.confidence
+
+
+# reads of a diagnosis ------------------------------------------------------------------------
+
+
+def test_a_record_holds_the_entitys_own_events_of_its_period_only(graph_store: GraphStore) -> None:
+    builder = shop().change("deploy:old", svc("payments"), 300).change("config:pool", svc("payments"), 20) \
+        .change("deploy:later", svc("payments"), -10).change("deploy:cart", svc("cart"), 15) \
+        .alert("pay", "PaymentsErrors", svc("payments"), 5)
+    builder.edges.append(Edge(RelType.TARGETS, "config:pool", svc("cart"), PROV))
+    builder.write(graph_store)
+    found = linked_events(graph_store, [svc("payments"), svc("cart")], RelType.TARGETS, CHANGE_KINDS, at(120), T)
+    assert [(node.id, entity) for node, entity in found] == [
+        ("config:pool", svc("cart")), ("config:pool", svc("payments")), ("deploy:cart", svc("cart")),
+    ]
+    alerts = linked_events(graph_store, [svc("payments")], RelType.AFFECTS, [NodeLabel.ALERT], at(120), T)
+    assert [(node.id, entity) for node, entity in alerts] == [("alert:pay", svc("payments"))]
+
+
+def test_a_widening_window_answers_as_the_store_does(graph_store: GraphStore) -> None:
+    builder = shop()
+    for minutes in (5, 25, 40, 90, 200):
+        builder.change(f"deploy:{minutes}", svc("payments"), minutes, env="staging" if minutes == 40 else "production")
+        builder.alert(f"a{minutes}", "PaymentsErrors", svc("cart"), minutes + 1)
+    builder.write(graph_store)
+    memo = EventMemo()
+    kinds, entities = (*CHANGE_KINDS, NodeLabel.INCIDENT), [svc("payments"), svc("checkout")]
+    for minutes in (30, 60, 45, 240):
+        start = at(minutes)
+        assert memo.events(graph_store, kinds, start, T, entities) == graph_store.events(kinds, start, T, entities)
+        assert memo.events(graph_store, [NodeLabel.ALERT], start, T, limit=2) == \
+            graph_store.events([NodeLabel.ALERT], start, T, limit=2)
+    assert memo.environments(graph_store, ["deploy:40", "deploy:5", svc("cart")]) == \
+        {"deploy:40": "staging", "deploy:5": "production"}
