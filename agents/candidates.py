@@ -15,7 +15,7 @@ dependency's alert.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 
 from agents.changes import describe_change
@@ -50,6 +50,10 @@ class Suspect:
     #: callers of the candidate's entity off its path to the symptom that alerted after the cause / stayed silent
     #: (``None``: its callers were not read)
     spread: tuple[tuple[str, ...], int] | None = None
+    #: the candidate's entity was still alerting at detection (``None``: it did not alert)
+    still_firing: bool | None = None
+    #: how many different alerts (by name) the candidate's entity raised from its first alert to detection
+    symptom_names: int = 0
 
     @property
     def kind(self) -> CandidateKind:
@@ -137,7 +141,12 @@ def _spread(ctx: _Context, suspect: Suspect, entity: str, since: datetime) -> No
         c for c in sorted(others)
         if any(not a.traffic for a in ctx.timeline.alerts_on(c, since - ctx.skew, ctx.symptoms_until))
     )
-    suspect.spread = (alerting, len(others) - len(alerting))
+    # a caller stays silent for a while after its dependency fails: silence says something only with time to spread.
+    # The entity failed from its first alert, else from the cause; the anomalous entity at the latest when detected.
+    own = [a.at for a in ctx.timeline.alerts_on(entity, since - ctx.skew, ctx.detected) if not a.traffic]
+    failing_since = min(own, default=ctx.detected if entity == ctx.topo.root else since)
+    waited = (ctx.detected - failing_since).total_seconds() / 60 >= ctx.config.weights.spread_min_minutes
+    suspect.spread = (alerting, len(others) - len(alerting) if waited else 0)
 
 
 def _step(topo: Topology, a: str, b: str) -> PathStep:
@@ -180,6 +189,9 @@ def _change_suspect(ctx: _Context, change: ChangeEvent, *, slow_burn: bool = Fal
     _spread(ctx, suspect, change.entity, change.at)
     until = candidate.evidence.first_symptom_at or ctx.detected
     _explained(ctx, suspect, change.entity, change.at, until)
+    own = [a for a in ctx.timeline.alerts_on(change.entity, change.at - ctx.skew, ctx.detected) if not a.traffic]
+    if own:
+        _persistence(ctx, suspect, min(own, key=lambda a: (a.at, a.node.id)))
     return suspect
 
 
@@ -197,9 +209,41 @@ def _alert_suspect(ctx: _Context, kind: CandidateKind, alert: AlertEvent) -> Sus
         _spread(ctx, suspect, alert.entity, alert.at)
         _explained(ctx, suspect, alert.entity, alert.at, alert.at)
         _induced(ctx, suspect, alert)
+        _persistence(ctx, suspect, alert)
         if suspect.explained_by is None:
             _deeper_change(ctx, suspect, alert)
     return suspect
+
+
+def _ends_at(alert: AlertEvent) -> datetime | None:
+    """When the alert resolved (Alertmanager's ``endsAt`` of its resolved notification), if it did."""
+    value = alert.node.props.get("ends_at")
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _persistence(ctx: _Context, suspect: Suspect, first: AlertEvent) -> None:
+    """Whether the entity's alert ``first`` (or a re-firing) was still firing at detection; how many alerts it raised."""
+    suspect.still_firing = _still_firing(ctx, first)
+    raised = ctx.timeline.alerts_on(first.entity, first.at - ctx.skew, ctx.detected)
+    suspect.symptom_names = len({a.name for a in raised if not a.traffic})
+
+
+def _still_firing(ctx: _Context, first: AlertEvent) -> bool:
+    """Whether ``first``, or a later firing of the same alert on its entity (a flap), was firing at detection.
+
+    Only what was known at detection counts: an alert that resolved later was firing then.
+    """
+    for alert in ctx.timeline.alerts_on(first.entity, first.at, ctx.detected):
+        ends = _ends_at(alert)
+        if alert.name == first.name and (ends is None or ends > ctx.detected):
+            return True
+    return False
 
 
 def _induced(ctx: _Context, suspect: Suspect, alert: AlertEvent) -> None:

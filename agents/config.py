@@ -80,6 +80,8 @@ class Weights(BaseModel):
     slow_burn_min_lr: float = 0.0
     #: the window whose uniform density is the baseline of the timing ratio
     timing_reference_minutes: float = 30.0
+    #: the same for a failing entity's change read back from before the window (the span read back)
+    slow_burn_reference_minutes: float = 360.0
     #: a cause may follow the first symptom by this much (clock skew, alert evaluation interval)
     clock_skew_seconds: float = 90.0
     # topology: distance (index 0 = one hop) and direction
@@ -98,6 +100,10 @@ class Weights(BaseModel):
     deeper_change_lr: float = 0.5
     induced_window_minutes: float = 15.0
     severity_lr: dict[str, float] = {"critical": 1.5, "warning": 1.0, "info": 0.3}
+    #: the candidate's entity alerted, and its alert had resolved before detection (a blip, not an ongoing failure)
+    resolved_alert_lr: float = 0.2
+    #: the candidate's entity raised two or more different alerts before detection
+    several_symptoms_lr: float = 2.0
     #: alert base rate: the dependency priors assume an alert that fires by itself about this rarely
     alert_reference_days: float = 7.0
     alert_base_rate_min_lr: float = 0.05
@@ -105,6 +111,8 @@ class Weights(BaseModel):
     spread_alert_lr: float = 2.0
     spread_silent_lr: float = 0.85
     spread_lr_range: tuple[float, float] = (0.3, 4.0)
+    #: silent callers count only once the entity has been failing this long before detection
+    spread_min_minutes: float = 1.0
     # silent dependency triangulated from its alerting callers
     min_alerting_callers: int = 2
     max_silent_candidates: int = 3

@@ -45,8 +45,10 @@ Features
     a failure three hops down reaches the page in three steps. A
     cause after the first symptom (beyond ``clock_skew_seconds``) is dropped as
     a cause. A failing entity's own change read back from before the window (a
-    slow burn) can keep at least ``slow_burn_min_lr`` (0, off: on the benchmark
-    it traded as many hits as it won).
+    slow burn) is measured against the span read back
+    (``slow_burn_reference_minutes``: an unrelated change is about as likely
+    anywhere in it), and can keep at least ``slow_burn_min_lr`` (0, off: on
+    the benchmark it traded as many hits as it won).
 ``topology``
     Graph distance and direction: a change on the anomalous entity itself
     (``self_lr``), on something it transitively depends on (``downstream_lr`` by
@@ -65,7 +67,10 @@ Features
     ``spread_alert_lr``, each that stayed silent by ``spread_silent_lr``; the
     product is clamped to ``spread_lr_range``. An unrelated change or a lone
     decoy alert leaves its other callers quiet; a real failure of a shared
-    component shows up in several of them.
+    component shows up in several of them. Silent callers count only when the
+    entity had been failing (since its first alert, else the cause) for
+    ``spread_min_minutes`` before detection: the anomalous entity's callers
+    have had no time to notice it.
 ``explained_away``
     A dependency below the candidate, off its path, alerted between the cause
     and the first symptom: the symptom more likely started there.
@@ -80,6 +85,15 @@ Features
     A change on the path from the dependency to the symptom within
     ``induced_window_minutes`` before the dependency's alert (a retry storm, a
     new query): the failure may be a consequence (``induced_lr``).
+``persistence`` (candidates whose own entity alerted)
+    A real failure keeps alerting until it is mitigated, and usually raises
+    more than one alert (errors and latency, saturation and lag); a blip fires
+    one alert that resolves within minutes. When the entity's first alert
+    (after the change, for a change), and any later firing of the same alert
+    on it (a flap), had resolved by detection (``endsAt`` before it):
+    ``resolved_alert_lr``. Two or more different alerts on it from its first
+    alert to detection: ``several_symptoms_lr``. Only what was known at
+    detection is read: an alert resolved later counts as firing.
 ``severity`` (dependency failures, traffic)
     The severity of the candidate's own alert (``severity_lr``).
 ``base_rate`` (dependency failures, traffic)
@@ -210,6 +224,8 @@ class Scorer:
         if suspect.induced_by is not None:
             change = suspect.induced_by
             out.append(Factor("induced", change.node.id, self.w.induced_lr, f"{change.node.name} shortly before"))
+        if suspect.still_firing is not None:
+            out.append(self.persistence(suspect))
         if suspect.alert is not None:
             severity = suspect.alert.severity or "unknown"
             out.append(Factor("severity", severity, self.w.severity_lr.get(severity, 1.0)))
@@ -264,7 +280,9 @@ class Scorer:
         if minutes is None or (suspect.kind is CandidateKind.DEPENDENCY_FAILURE and suspect.alert is None):
             return Factor("timing", "n/a", 1.0, "no time of its own")
         kernel = self.w.propagation_delay if suspect.kind in _ALERT_KINDS else self.w.change_delay
-        lr = delay_lr(minutes, kernel, self.w.timing_reference_minutes)
+        # a change read back from before the window was looked for over the whole read-back span
+        reference = self.w.slow_burn_reference_minutes if suspect.slow_burn else self.w.timing_reference_minutes
+        lr = delay_lr(minutes, kernel, reference)
         if suspect.slow_burn:
             lr = max(lr, self.w.slow_burn_min_lr)
         what = "per hop to detection" if suspect.kind in _ALERT_KINDS else "to the first symptom"
@@ -289,6 +307,14 @@ class Scorer:
         lr = alert_base_rate_lr(firings, self.history.alert_span.total_seconds() / 60, self.w)
         days = self.history.alert_span.days
         return Factor("base_rate", float(firings), lr, f"fired {firings} time(s) in {days} days with no incident")
+
+    def persistence(self, suspect: Suspect) -> Factor:
+        several = suspect.symptom_names >= 2
+        lr = self.w.several_symptoms_lr if several else 1.0
+        note = f"{suspect.symptom_names} different alert(s) raised"
+        if suspect.still_firing:
+            return Factor("persistence", "firing", lr, f"still alerting at detection; {note}")
+        return Factor("persistence", "resolved", lr * self.w.resolved_alert_lr, f"resolved before detection; {note}")
 
     def corroboration(self, suspect: Suspect) -> Factor:
         lr, in_order = 1.0, [a for a in suspect.corroborating if a.in_order]

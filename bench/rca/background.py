@@ -19,6 +19,7 @@ import random
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from bench.rca.durations import transient
 from bench.rca.estate import Estate
 from bench.rca.events import AlertSpec, ChangeSpec, make_alert, new_id
 
@@ -87,7 +88,8 @@ def background(estate: Estate, events: int, start: datetime, days: int, rng: ran
         at = start + timedelta(seconds=rng.random() * span)
         severity = rng.choices(("info", "warning", "critical"), (35, 50, 15))[0]
         entity = _pick(entities, rng)
-        out.alerts.append(make_alert(rng, at, entity, rng.choice(_NOISE_NAMES), severity, rng.uniform(5, 60)))
+        noise, *_ = transient(make_alert(rng, at, entity, rng.choice(_NOISE_NAMES), severity, rng.uniform(5, 60)))
+        out.alerts.append(noise)  # one alert a draw: the budget (and the draws after it) stay as they were
     kinds, weights = [k for k, _ in _KIND_MIX], [w for _, w in _KIND_MIX]
     for _ in range(events - 2 * len(out.alerts)):
         at = start + timedelta(seconds=rng.random() * span)

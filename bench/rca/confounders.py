@@ -14,6 +14,7 @@ from __future__ import annotations
 import random
 from datetime import datetime, timedelta
 
+from bench.rca.durations import transient
 from bench.rca.estate import Estate
 from bench.rca.events import ChangeSpec, make_alert, new_id
 from bench.rca.presets import Preset
@@ -116,8 +117,8 @@ def _inject(scenario: Scenario, estate: Estate, reach: Reach, rng: random.Random
     if "noisy_alerts" in flags and (options := _off_path(scenario, near, 2)):
         for entity in rng.sample(options, min(len(options), rng.randint(1, 3))):
             severity = rng.choice(("info", "warning"))
-            scenario.alerts.append(make_alert(rng, at - _minutes(1, 30, rng), entity, symptom_name(estate, entity, rng),
-                                              severity, rng.uniform(5, 30)))
+            scenario.alerts += transient(make_alert(rng, at - _minutes(1, 30, rng), entity,
+                                                    symptom_name(estate, entity, rng), severity, rng.uniform(5, 30)))
         injected.add("noisy_alerts")
     if "chronic_alert" in flags and (options := [e for e in _off_path(scenario, near, 3) if e in chronic]):
         entity = rng.choice(options)
@@ -125,8 +126,9 @@ def _inject(scenario: Scenario, estate: Estate, reach: Reach, rng: random.Random
         injected.add("chronic_alert")
     if "decoy_alert" in flags and (options := _off_path(scenario, reach.down[p], 2)):
         entity = rng.choice(options)
-        decoy = make_alert(rng, at - _minutes(2, 15, rng), entity, symptom_name(estate, entity, rng), "critical", 25)
-        scenario.alerts.append(decoy)
+        decoy, *companions = transient(make_alert(rng, at - _minutes(2, 15, rng), entity,
+                                                  symptom_name(estate, entity, rng), "critical", 25))
+        scenario.alerts += [decoy, *companions]
         scenario.decoys.append(decoy.node_id)
         injected.add("decoy_alert")
     if "concurrent_change" in flags:
@@ -160,8 +162,8 @@ def _lookalike_trap(scenario: Scenario, past: Scenario, rng: random.Random) -> N
     assert scenario.detected_at is not None
     when = scenario.detected_at - _minutes(5, 25, rng)
     if past.kind == "dependency_failure":
-        alert = make_alert(rng, when, past.cause_entity, "LatencyElevated", "warning", 15)
-        scenario.alerts.append(alert)
+        alert, *companions = transient(make_alert(rng, when, past.cause_entity, "LatencyElevated", "warning", 15))
+        scenario.alerts += [alert, *companions]
         scenario.decoys.append(alert.node_id)
         return
     change = ChangeSpec(when, past.cause_entity, past.kind, new_id(rng), step="minor", factor=rng.uniform(1.5, 4))

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from bench.rca.durations import mitigation, persist_until
 from bench.rca.estate import Estate
 from bench.rca.events import AlertSpec, ChangeSpec, make_alert, name_of, new_id, stamp
 from bench.rca.presets import Preset
@@ -151,11 +152,15 @@ def fail(estate: Estate, reach: Reach, scenario: Scenario, start: datetime, pres
             name, severity = f"{camel(name_of(failure.entity))}RequestRateSpike", "warning"
         else:
             name, severity = symptom_name(estate, failure.entity, rng), rng.choice(("critical", "critical", "warning"))
+        # the duration drawn here is replaced below (drawn all the same, so the scenario's other draws stay put)
         alert = make_alert(rng, failure.at, failure.entity, name, severity, rng.uniform(20, 50))
         scenario.alert_of[failure.entity] = alert
         scenario.alerts.append(alert)
     scenario.page = scenario.alert_of[scenario.paging]
     scenario.detected_at = scenario.page.at
+    mitigated = mitigation(scenario.page, scenario.detected_at)
+    for alert in list(scenario.alert_of.values()):
+        scenario.alerts += persist_until(alert, mitigated, may_flap=alert is not scenario.page)
 
 
 def _two_alerting_callers(reach: Reach, scenario: Scenario, rng: random.Random) -> None:

@@ -1,6 +1,8 @@
-"""Alert base rates and change records read from the entities' side, on small hand-built graphs (every backend)."""
+"""Alert evidence (base rates, persistence, spread) and change records, on small hand-built graphs (every backend)."""
 
 from __future__ import annotations
+
+from datetime import datetime, timedelta
 
 from agents.config import preset
 from agents.diagnosis import diagnose
@@ -75,3 +77,48 @@ def test_the_change_record_counts_only_changes_on_the_entities_in_the_history(gr
     assert history.changes_before(CandidateKind.CONFIG, svc("payments"), T) == 0
     assert [d.id for d in history.deploys[svc("payments")]] == ["deploy:d1", "deploy:d2"]
     assert history.changes_before(CandidateKind.DEPLOY, svc("cart"), T) == 0
+
+
+def _resolved(builder: Builder, fingerprint: str, ends: datetime) -> Builder:
+    builder.nodes[f"alert:{fingerprint}"].props["ends_at"] = ends.isoformat()
+    return builder
+
+
+def _db_candidate(store: GraphStore) -> Candidate:
+    result = diagnose(store, CHECKOUT, save=False)
+    return next(c for c in result.candidates if c.entity == res("payments-db") and c.kind is CandidateKind.DEPENDENCY_FAILURE)
+
+
+def test_a_dependency_alert_that_resolved_before_detection_counts_less(graph_store: GraphStore) -> None:
+    builder = shop().alert("db", "PaymentsDbConnectionsSaturated", res("payments-db"), 8)
+    _resolved(builder, "db", at(4)).write(graph_store)
+    db = _db_candidate(graph_store)
+    assert factor(db, "persistence") == preset().weights.resolved_alert_lr
+
+
+def test_an_alert_resolved_after_detection_was_still_firing_then(graph_store: GraphStore) -> None:
+    builder = shop().alert("db", "PaymentsDbConnectionsSaturated", res("payments-db"), 8)
+    _resolved(builder, "db", T + timedelta(minutes=20)).write(graph_store)
+    assert factor(_db_candidate(graph_store), "persistence") == 1.0
+
+
+def test_a_flapping_alert_that_fired_again_is_still_firing(graph_store: GraphStore) -> None:
+    builder = shop().alert("db", "PaymentsDbConnectionsSaturated", res("payments-db"), 8) \
+        .alert("db-again", "PaymentsDbConnectionsSaturated", res("payments-db"), 3)
+    _resolved(builder, "db", at(6)).write(graph_store)
+    assert factor(_db_candidate(graph_store), "persistence") == 1.0
+
+
+def test_an_entity_raising_several_different_alerts_is_failing_more_likely(graph_store: GraphStore) -> None:
+    shop().alert("db", "PaymentsDbConnectionsSaturated", res("payments-db"), 8) \
+        .alert("db-lag", "PaymentsDbReplicationLag", res("payments-db"), 6).write(graph_store)
+    assert factor(_db_candidate(graph_store), "persistence") == preset().weights.several_symptoms_lr
+
+
+def test_silent_callers_count_against_a_change_only_once_the_failure_had_time_to_spread(graph_store: GraphStore) -> None:
+    shop().change("deploy:on-db", res("payments-db"), 15).alert("db", "PaymentsDbErrors", res("payments-db"), 10) \
+        .change("deploy:on-checkout", svc("checkout"), 5).write(graph_store)
+    by_id = {c.node_id: c for c in diagnose(graph_store, CHECKOUT, save=False).candidates}
+    # ledger, the other caller of payments-db, stayed silent for 10 minutes; gateway had no time to notice checkout
+    assert factor(by_id["deploy:on-db"], "spread") == preset().weights.spread_silent_lr
+    assert factor(by_id["deploy:on-checkout"], "spread") == 1.0

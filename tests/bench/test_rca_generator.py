@@ -5,6 +5,7 @@ from __future__ import annotations
 import filecmp
 from collections import Counter
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -124,6 +125,27 @@ def test_presets_turn_their_confounders_on() -> None:
     assert set(easy) <= {"nearby_deploy", "noisy_alerts", "config_or_flag"}
     assert set(PRESETS["hard"].rates) | {"config_or_flag", "no_change"} == set(hard)
     assert sum(hard.values()) > 2 * sum(easy.values())
+
+
+def _ends(alert: Any) -> datetime:
+    return alert.at + timedelta(minutes=alert.minutes)
+
+
+def test_real_failures_alert_until_mitigated_and_decoys_mostly_resolve_within_minutes() -> None:
+    _, _, _, scenarios = plan(GenSpec(services=40, scenarios=40, preset="hard", events=2000, days=20, seed=3))
+    flapped = companions = 0
+    for s in scenarios:
+        assert s.detected_at is not None and s.page is not None and _ends(s.page) > s.detected_at
+        for entity, alert in s.alert_of.items():
+            same = [a for a in s.alerts if a.entity == entity and a.alertname == alert.alertname]
+            # the alert, or its firing again after a flap, lasts past detection (mitigation comes 10-40 min after)
+            assert max(_ends(a) for a in same) > s.detected_at + timedelta(minutes=10), (s.index, entity)
+            flapped += len(same) > 1
+            companions += any(a.entity == entity and a.alertname != alert.alertname for a in s.alerts)
+    decoys = [a for s in scenarios for a in s.alerts if a.node_id in s.decoys]
+    resolved = [a for a in decoys if a.minutes < 15]
+    assert flapped and companions
+    assert 0.4 * len(decoys) < len(resolved) < len(decoys), (len(resolved), len(decoys))
 
 
 @pytest.mark.slow
