@@ -73,6 +73,9 @@ class EdgeInsert(NamedTuple):
     valid_to: datetime | None
 
 
+_new_tuple = tuple.__new__
+
+
 @dataclass(slots=True)
 class EdgePlan:
     inserts: list[EdgeInsert] = field(default_factory=list)
@@ -179,7 +182,8 @@ def plan_edges(
         inserted[edge_id] = [valid_from, edge.valid_to]
     order = list(inserted)  # insertion order: the batch order of the edges to insert
     _supersede(by_id, inserted, order, siblings, plan, now)
-    plan.inserts = [EdgeInsert(by_id[edge_id], *interval) for edge_id, interval in inserted.items()]
+    # tuple.__new__ skips the keyword parsing of the named tuple's own constructor (same record)
+    plan.inserts = [_new_tuple(EdgeInsert, (by_id[edge_id], *interval)) for edge_id, interval in inserted.items()]
     return plan
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -175,18 +175,30 @@ def node_row(node: Node, recorded_at: str | None) -> tuple[Any, ...]:
     )
 
 
-def edge_row(
-    edge: Edge, src: int, dst: int, recorded_at: str | None, valid_from: datetime | None, valid_to: datetime | None
-) -> tuple[Any, ...]:
-    """The insert row of an edge version; ``src`` and ``dst`` are the endpoints' ``rid``."""
-    p = edge.provenance
-    return (
-        edge.id, edge.type.value, src, dst, edge.key, dump_props(edge.props), ts(valid_from),
-        ts(valid_to), p.source, p.location, p.run_id, ts(p.ingested_at), recorded_at, None,
-        # the hash of what the caller asserted, not of the interval the planner stored: the
-        # planner compares it with the next assertion, so re-sending the same record is a no-op
-        edge.content_hash,
-    )
+def edge_rows(
+    inserts: Iterable[tuple[Edge, datetime | None, datetime | None]], rids: dict[str, int], recorded_at: str | None
+) -> list[tuple[Any, ...]]:
+    """The insert rows of edge versions, ``(edge, valid_from, valid_to)`` each; ``rids`` maps endpoint ids to rids.
+
+    A batch shares a few provenance records between thousands of edges: each is encoded once.
+    The stored hash is of what the caller asserted, not of the interval the planner stored:
+    the planner compares it with the next assertion, so re-sending the same record is a no-op.
+    """
+    provenance: dict[int, tuple[Any, ...]] = {}
+    rows: list[tuple[Any, ...]] = []
+    append = rows.append
+    for edge, valid_from, valid_to in inserts:
+        p = edge.provenance
+        tail = provenance.get(id(p))
+        if tail is None:  # the edges hold the record, so its id() is not reused while this runs
+            tail = provenance[id(p)] = (p.source, p.location, p.run_id, ts(p.ingested_at), recorded_at, None)
+        props = edge.props
+        append((
+            edge.id, str(edge.type), rids[edge.src], rids[edge.dst], edge.key, _DUMP(props) if props else "{}",
+            None if valid_from is None else ts(valid_from), None if valid_to is None else ts(valid_to),
+            *tail, edge.content_hash,
+        ))
+    return rows
 
 
 _LABELS = {str(label): label for label in NodeLabel}

@@ -16,7 +16,7 @@ from typing import Any
 
 from graph.model import Direction
 from graph.schema import RelType
-from graph.sqlite_schema import NODE_SELECT, ids_param, visible
+from graph.sqlite_schema import ids_param, visible
 
 Query = Callable[[str, Any], list[Any]]
 
@@ -51,7 +51,7 @@ def step_sql(
     return " UNION ALL ".join(parts), params
 
 
-#: the far ends of one hop, for the last level: rids only, so each node is then read once
+#: the far ends of one hop: rids only, so each node is then read (or found decoded) once
 _OUT_ENDS = (
     "SELECT e.dst FROM edges e "
     f"WHERE e.src IN (SELECT value FROM json_each(:rids)) AND {_TYPES} AND {{cond}}"
@@ -62,23 +62,19 @@ _IN_ENDS = (
 )
 
 
-def last_level_sql(direction: Direction, as_of: datetime | None) -> str:
-    """The rows of the visible nodes one hop from ``:rids`` that are not in ``:seen`` (rids).
+def ends_sql(direction: Direction, as_of: datetime | None) -> str:
+    """The far ends (rids, repeated per edge) of the visible edges of ``:rids``.
 
-    Takes the parameters of :func:`step_sql`. The last level of a neighbourhood reads its
-    nodes whole: every node is looked up once, where a level of ids joins a node per edge.
+    Takes the parameters of :func:`step_sql`. Only the adjacency indexes are read: the
+    caller checks the far nodes' visibility on the nodes it reads anyway.
     """
     edge_cond, _ = visible("e", as_of)
-    node_cond, _ = visible("n", as_of)
     parts = []
     if direction in ("out", "both"):
         parts.append(_OUT_ENDS.format(cond=edge_cond))
     if direction in ("in", "both"):
         parts.append(_IN_ENDS.format(cond=edge_cond))
-    return (
-        f"SELECT {NODE_SELECT} FROM nodes n WHERE n.rid IN ({' UNION ALL '.join(parts)}) "
-        f"AND n.rid NOT IN (SELECT value FROM json_each(:seen)) AND {node_cond}"
-    )
+    return " UNION ALL ".join(parts)
 
 
 def start_sql(as_of: datetime | None) -> str:

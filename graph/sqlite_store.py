@@ -10,7 +10,6 @@ indexed for every query path of :class:`graph.store.GraphStore`::
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import threading
 from collections.abc import Callable, Collection, Iterable, Iterator
@@ -22,6 +21,8 @@ from typing import Any
 from graph.errors import RecordError, StoreUnavailable
 from graph.model import Counts, Direction, Edge, Hop, Node, now_utc, utc
 from graph.schema import EVENT_LINKS, NodeLabel, RelType
+from graph.sqlite_cache import NODE_CACHE_SIZE, NodeCache
+from graph.sqlite_read import reach
 from graph.sqlite_schema import (
     DDL,
     EDGE_FROM,
@@ -37,15 +38,14 @@ from graph.sqlite_schema import (
     ts,
     visible,
 )
-from graph.sqlite_search import last_level_sql, search, step_sql
+from graph.sqlite_search import search
 from graph.sqlite_text import SEARCH, apply_pending, ensure_text_index, fts5_match
 from graph.sqlite_writes import SqliteBatch
 from graph.store import TextHit, TimelineEvent
 from graph.text_query import TEXT_LABELS, query_terms
-from graph.traversal import TraversalMixin, first_hops
+from graph.traversal import TraversalMixin
 
 BUSY_TIMEOUT_MS = 10_000
-_NODES_BY_RID = f"SELECT {NODE_COLUMNS} FROM nodes WHERE rid IN (SELECT value FROM json_each(?))"
 
 
 def _json_list(values: Iterable[str]) -> str:
@@ -226,27 +226,25 @@ class SqliteGraphStore(TraversalMixin):
         as_of: datetime | None,
         limit: int | None,
     ) -> list[Hop]:
-        """:meth:`neighbours` reading only the nodes it returns, by their integer keys.
+        """:meth:`neighbours` on integer node keys, reading each returned node once.
 
-        The levels before the last are searched on keys; the last level reads its nodes whole.
+        Nodes decoded by earlier reads come from the node cache (see :mod:`graph.sqlite_cache`).
         """
         now = self._now()
         with self._lock:
-            reached, frontier = search(self._query, [id_], depth - 1, direction, types, as_of, now)
-            rows: dict[str, tuple[Any, ...]] = {}
-            if frontier:
-                _, params = step_sql(direction, types, as_of, now)
-                params["rids"] = json.dumps(frontier)
-                params["seen"] = json.dumps([rid for _, rid in reached.values() if rid])
-                rows = {row[0]: row for row in self._query(last_level_sql(direction, as_of), params)}
-            del reached[id_]
-            dist = {i: level for i, (level, _) in reached.items()}
-            dist.update(dict.fromkeys(rows, depth))
-            wanted = first_hops(dist, limit)
-            earlier = [reached[i][1] for i in wanted if i not in rows]
-            if earlier:
-                rows.update((row[0], row) for row in self._query(_NODES_BY_RID, (json.dumps(earlier),)))
-        return [Hop(row_node(rows[i]), dist[i]) for i in wanted if i in rows]
+            levels = reach(self._query, self._cache(), id_, depth, direction, types, as_of, now)
+        hops = [Hop(node, level) for level, nodes in enumerate(levels, 1) for node in nodes]
+        return hops if limit is None else hops[:limit]
+
+    #: decoded nodes kept between reads; 0 turns the cache off (set before the first read)
+    node_cache_size = NODE_CACHE_SIZE
+    _node_cache: NodeCache | None = None
+
+    def _cache(self) -> NodeCache | None:
+        """The node cache when it may be used now (it empties itself if the database changed)."""
+        if self._node_cache is None:
+            self._node_cache = NodeCache(self.node_cache_size)
+        return self._node_cache if self._node_cache.check(self._conn) else None
 
     def events(
         self,

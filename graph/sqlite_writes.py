@@ -23,7 +23,7 @@ from graph.sqlite_schema import (
     EDGE_INSERT_COLUMNS,
     NODE_COLUMNS,
     dump_props,
-    edge_row,
+    edge_rows,
     ids_param,
     node_row,
     parse_ts,
@@ -62,6 +62,9 @@ _UPDATE_NODE = (
 )
 _INSERT_EDGE = f"INSERT INTO edges ({EDGE_INSERT_COLUMNS}) VALUES ({', '.join('?' * 15)})"
 _IN_IDS = "IN (SELECT value FROM json_each(?))"
+#: edges planned and written per round of statements: a bigger round looks up each endpoint
+#: shared by its edges (an environment, a service) once, and costs fewer statements
+EDGE_CHUNK = 10_000
 
 
 class SqliteBatch:
@@ -89,7 +92,7 @@ class SqliteBatch:
             self.stats.add(plan.stats())
 
     def upsert_edges(self, edges: Iterable[Edge]) -> None:
-        for chunk in chunks(edges):
+        for chunk in chunks(edges, EDGE_CHUNK):
             chunk = last_wins(chunk)
             rids = self._endpoints(chunk)
             current: dict[str, EdgeState] = {}
@@ -114,14 +117,7 @@ class SqliteBatch:
                 "WHERE id = ? AND retired_at IS NULL",
                 [(*_provenance_row(e), e.id) for e in plan.reprovenance],
             )
-            now = self._now
-            self._conn.executemany(
-                _INSERT_EDGE,
-                [
-                    edge_row(i.edge, rids[i.edge.src], rids[i.edge.dst], now, i.valid_from, i.valid_to)
-                    for i in plan.inserts
-                ],
-            )
+            self._conn.executemany(_INSERT_EDGE, edge_rows(plan.inserts, rids, self._now))
             self.stats.add(plan.stats())
 
     def _endpoints(self, chunk: list[Edge]) -> dict[str, int]:
