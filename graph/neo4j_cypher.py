@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 
 from graph.neo4j_records import TIME_FIELDS as _TIME_FIELDS
-from graph.schema import BASE_LABEL, RELS, RelType
+from graph.schema import BASE_LABEL, RelType
 from graph.text_query import TEXT_COLUMNS, TEXT_LABELS, weight
 
 _IDENT = re.compile(r"^[A-Z][A-Z_]*$")
@@ -122,33 +122,10 @@ def _to_micros(alias: str) -> str:
 MIGRATE_NODES_TIMES = f"MATCH (n:{N}) CALL (n) {{ SET {_to_micros('n')} }} IN TRANSACTIONS OF 10000 ROWS"
 MIGRATE_EDGES_TIMES = f"MATCH ()-[e]->() CALL (e) {{ SET {_to_micros('e')} }} IN TRANSACTIONS OF 10000 ROWS"
 
-# --- node writes ---------------------------------------------------------------
-NODE_STATES = (
-    f"UNWIND $ids AS id MATCH (n:{N} {{id: id}}) "
-    "RETURN collect({id: n.id, hash: n.content_hash, source: n.source, placeholder: n.placeholder, "
-    "retired: n.retired_at IS NOT NULL}) AS rows"
-)
-NODE_INSERT = f"UNWIND $rows AS r CREATE (n:{N}) SET n = r.props SET n:$(r.label)"
-NODE_UPDATE = (
-    f"UNWIND $rows AS r MATCH (n:{N} {{id: r.props.id}}) "
-    "WITH n, r, n.recorded_at AS recorded SET n = r.props SET n.recorded_at = recorded"
-)
-#: endpoints that need no placeholder: real nodes that exist
-REAL_NODES = f"UNWIND $ids AS id MATCH (n:{N} {{id: id}}) WHERE NOT n.placeholder RETURN collect(n.id) AS rows"
-NODE_PLACEHOLDERS = (
-    f"UNWIND $rows AS r MERGE (n:{N} {{id: r.props.id}}) ON CREATE SET n = r.props, n:$(r.label) "
-    "ON MATCH SET n.retired_at = CASE WHEN n.placeholder THEN null ELSE n.retired_at END, "
-    "n.valid_to = CASE WHEN n.placeholder THEN null ELSE n.valid_to END"
-)
-
-# --- edge writes: one statement per type, so the relationship-id index is used ---------
-_STATE = (
-    "collect({id: e.id, src: a.id, type: type(e), current: e.retired_at IS NULL, hash: e.content_hash, "
-    "source: e.source, valid_from: e.valid_from, valid_to: e.valid_to}) AS rows"
-)
+# the write statements are in graph.neo4j_write_cypher
 
 
-def _all_types(branch: str, types: list[RelType]) -> str:
+def all_types(branch: str, types: list[RelType]) -> str:
     """One statement for every type: a UNION of the per-type ``branch``, each using its type's index.
 
     ``{T}`` is the type; the branch reads its rows from the parameter map's entry for the type
@@ -157,67 +134,24 @@ def _all_types(branch: str, types: list[RelType]) -> str:
     return "CALL () { " + " UNION ALL ".join(branch.replace("{T}", _ident(t)) for t in types) + " } "
 
 
-#: stored versions of edges by id, ``$ids`` a map from type name to ids of that type
-EDGE_STATES = (
-    _all_types("UNWIND $ids.{T} AS id MATCH (a)-[e:{T} {id: id}]->() RETURN a, e", list(RelType)) + "RETURN " + _STATE
-)
-#: current edges of functional types from the given nodes, ``$srcs`` a map from type name to node ids
-EDGE_SIBLINGS = (
-    _all_types(
-        f"UNWIND $srcs.{{T}} AS src MATCH (a:{N} {{id: src}})-[e:{{T}}]->() WHERE e.retired_at IS NULL RETURN a, e",
-        [t for t in RelType if RELS[t].functional],
-    )
-    + "RETURN "
-    + _STATE
-)
-EDGE_RETIRE = _per_type(
-    "UNWIND $rows AS r MATCH ()-[e:{T} {id: r.id}]->() WHERE e.retired_at IS NULL "
-    "SET e.retired_at = $now, e.valid_to = r.valid_to"
-)
-EDGE_CLOSE = _per_type(
-    "UNWIND $rows AS r MATCH ()-[e:{T} {id: r.id}]->() WHERE e.retired_at IS NULL SET e.valid_to = r.valid_to"
-)
-EDGE_REPROVENANCE = _per_type(
-    "UNWIND $rows AS r MATCH ()-[e:{T} {id: r.id}]->() WHERE e.retired_at IS NULL "
-    "SET e.source = r.source, e.source_location = r.source_location, e.run_id = r.run_id, "
-    "e.ingested_at = r.ingested_at"
-)
-# dynamic types cost nothing here: nothing is looked up by a relationship property
-EDGE_INSERT = (
-    f"UNWIND $rows AS r MATCH (a:{N} {{id: r.src}}) MATCH (b:{N} {{id: r.dst}}) "
-    "CREATE (a)-[e:$(r.type)]->(b) SET e = r.props"
-)
-
-# --- sources -----------------------------------------------------------------------
-NODES_RETIRE_SOURCE = (
-    f"MATCH (n:{N}) WHERE n.source = $source AND n.retired_at IS NULL AND NOT n.id IN $keep "
-    "AND NOT (n.placeholder AND EXISTS { MATCH (n)-[e]-() WHERE e.retired_at IS NULL }) "
-    "SET n.retired_at = $now, n.valid_to = coalesce(n.valid_to, $now) RETURN count(n) AS c"
-)
-EDGES_RETIRE_SOURCE = _per_type(
-    "MATCH ()-[e:{T}]->() WHERE e.source = $source AND e.retired_at IS NULL AND NOT e.id IN $keep "
-    "SET e.retired_at = $now, e.valid_to = coalesce(e.valid_to, $now) RETURN count(e) AS c"
-)
-EDGES_DELETE_SOURCE = _per_type("MATCH ()-[e:{T}]->() WHERE e.source = $source DELETE e RETURN count(e) AS c")
-NODES_DEMOTE_SOURCE = (
-    f"MATCH (n:{N}) WHERE n.source = $source "
-    "MATCH (n)-[e]-() WITH n, e ORDER BY e.source, e.id "
-    "WITH n, collect(e)[0] AS first "
-    "SET n = {id: n.id, label: n.label, placeholder: true, source: first.source, "
-    "source_location: first.source_location, run_id: first.run_id, ingested_at: first.ingested_at, "
-    "recorded_at: n.recorded_at, content_hash: $hashes[n.label]} "
-    "RETURN count(n) AS c"
-)
-NODES_DELETE_SOURCE = f"MATCH (n:{N}) WHERE n.source = $source DETACH DELETE n RETURN count(n) AS c"
-
 # --- reads -------------------------------------------------------------------------
 NODE_BY_ID = f"MATCH (n:{N} {{id: $id}}) RETURN properties(n) AS p"
 NODES_BY_IDS = f"UNWIND $ids AS id MATCH (n:{N} {{id: id}}) RETURN collect(properties(n)) AS rows"
-FIND_NODES = (
-    f"MATCH (n:{N}) WHERE ($label IS NULL OR n.label = $label) AND ($name IS NULL OR n.name = $name) "
-    "AND all(k IN keys($props) WHERE n[k] = $props[k]) AND ($retired OR n.retired_at IS NULL) "
-    "WITH n ORDER BY n.id LIMIT $limit RETURN collect(properties(n)) AS rows"
-)
+
+
+def _find_nodes(label: bool, name: bool) -> str:
+    # a predicate only for what is given, so the label or name index is used (``$x IS NULL OR``
+    # would make the planner scan every node)
+    where = [p for p, given in (("n.label = $label", label), ("n.name = $name", name)) if given]
+    return (
+        f"MATCH (n:{N}) WHERE " + " AND ".join([*where, "all(k IN keys($props) WHERE n[k] = $props[k])"])
+        + " AND ($retired OR n.retired_at IS NULL) WITH n ORDER BY n.id LIMIT $limit RETURN collect(properties(n)) AS rows"
+    )
+
+
+#: nodes by label and/or name and properties, by (label given, name given)
+FIND_NODES = {(label, name): _find_nodes(label, name) for label in (False, True) for name in (False, True)}
+
 _EDGE_ROW = "a.id AS src, b.id AS dst, type(e) AS type, properties(e) AS p"
 EDGE_BY_ID = _per_type(
     "MATCH (a)-[e:{T} {id: $id}]->(b) RETURN " + _EDGE_ROW + " "

@@ -93,6 +93,16 @@ class Decoder:
 
     def __init__(self) -> None:
         self._provenance: dict[tuple[Any, ...], Provenance] = {}
+        # the same instants recur (ingested_at, recorded_at of a batch): convert each once
+        self._times: dict[int, datetime] = {}
+
+    def _time(self, value: Any) -> datetime | None:
+        if type(value) is int:
+            found = self._times.get(value)
+            if found is None:
+                found = self._times[value] = _EPOCH + timedelta(microseconds=value)
+            return found
+        return None if value is None else from_micros(value)
 
     def provenance(self, p: dict[str, Any]) -> Provenance:
         get = p.get
@@ -108,7 +118,7 @@ class Decoder:
         """A node from its stored properties."""
         get = p.get
         placeholder = bool(get("placeholder", False))
-        retired_at = _time(get("retired_at"))
+        retired_at = self._time(get("retired_at"))
         stored_hash = get("content_hash")
         # retiring closes valid_to and reviving a placeholder clears it, without rewriting
         # the stored hash: such a record computes its own when asked
@@ -116,8 +126,8 @@ class Decoder:
         return trusted_node(
             p["id"], _LABELS[p["label"]], self.provenance(p), get("name"),
             {k: v for k, v in p.items() if k not in NODE_RESERVED},
-            _time(get("at")), _time(get("valid_from")), _time(get("valid_to")), placeholder,
-            _time(get("recorded_at")), retired_at, content_hash,
+            self._time(get("at")), self._time(get("valid_from")), self._time(get("valid_to")), placeholder,
+            self._time(get("recorded_at")), retired_at, content_hash,
         )
 
     def edge(self, type_: str, src: str, dst: str, p: dict[str, Any]) -> Edge:
@@ -129,14 +139,7 @@ class Decoder:
         return trusted_edge(
             edge_id, rel_type, src, dst, self.provenance(p),
             {k: v for k, v in p.items() if k not in EDGE_RESERVED}, key,
-            _time(get("valid_from")), _time(get("valid_to")), _time(get("recorded_at")), _time(get("retired_at")),
+            self._time(get("valid_from")), self._time(get("valid_to")),
+            self._time(get("recorded_at")), self._time(get("retired_at")),
         )
 
-
-def _time(value: Any) -> datetime | None:
-    """A stored time (fast path for the integer layout)."""
-    if value is None:
-        return None
-    if type(value) is int:
-        return _EPOCH + timedelta(microseconds=value)
-    return from_micros(value)

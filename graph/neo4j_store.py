@@ -19,8 +19,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime
-from typing import Any, LiteralString
+from typing import Any, LiteralString, TypeVar
 
 import neo4j
 from neo4j.exceptions import AuthError, ConfigurationError, Neo4jError, ServiceUnavailable
@@ -38,6 +39,9 @@ from graph.text_query import TEXT_LABELS, query_terms
 from graph.traversal import TraversalMixin
 
 _UNREACHABLE = (ServiceUnavailable, AuthError, ConfigurationError, OSError)
+T = TypeVar("T")
+#: the read transaction a multi-statement read runs in (see ``_in_one_read``), per thread/task
+_READ_TX: ContextVar[neo4j.ManagedTransaction | None] = ContextVar("vidya_neo4j_read_tx", default=None)
 
 
 def _q(text: str) -> LiteralString:
@@ -111,6 +115,9 @@ class Neo4jGraphStore(Neo4jTraversalMixin, TraversalMixin):
 
     # reads -------------------------------------------------------------------------
     def _read(self, query: str, **params: Any) -> list[Any]:
+        tx = _READ_TX.get()
+        if tx is not None:
+            return list(tx.run(_q(query), params))
         try:
             records, _, _ = self._driver.execute_query(
                 _q(query), params, database_=self._database, routing_=neo4j.RoutingControl.READ
@@ -120,6 +127,29 @@ class Neo4jGraphStore(Neo4jTraversalMixin, TraversalMixin):
         except Neo4jError as exc:
             raise StoreError(f"Neo4j at {self.uri} failed a query: {exc}") from exc
         return records
+
+    def _in_one_read(self, work: Callable[[], T]) -> T:
+        """Run ``work``, whose statements go through ``_read``, in one managed read transaction.
+
+        One transaction instead of one per statement; the driver retries the whole unit.
+        """
+        if _READ_TX.get() is not None:
+            return work()
+
+        def unit(tx: neo4j.ManagedTransaction) -> T:
+            token = _READ_TX.set(tx)
+            try:
+                return work()
+            finally:
+                _READ_TX.reset(token)
+
+        try:
+            with self._driver.session(database=self._database, default_access_mode=neo4j.READ_ACCESS) as session:
+                return session.execute_read(unit)
+        except _UNREACHABLE as exc:
+            raise self._unavailable(exc) from exc
+        except Neo4jError as exc:
+            raise StoreError(f"Neo4j at {self.uri} failed a query: {exc}") from exc
 
     def _rows(self, query: str, **params: Any) -> list[Any]:
         """The ``rows`` list a statement collects into its single record."""
@@ -154,7 +184,8 @@ class Neo4jGraphStore(Neo4jTraversalMixin, TraversalMixin):
             if not isinstance(value, str | int | float | bool):
                 raise RecordError(f"find_nodes: property {key!r} must be compared with a scalar")
         records = self._rows(
-            cy.FIND_NODES, label=None if label is None else str(NodeLabel(label)), name=name,
+            cy.FIND_NODES[label is not None, name is not None],
+            label=None if label is None else str(NodeLabel(label)), name=name,
             props=props or {}, retired=include_retired, limit=limit,
         )
         decode = Decoder()
@@ -187,11 +218,11 @@ class Neo4jGraphStore(Neo4jTraversalMixin, TraversalMixin):
             "ids": sorted(set(ids)),
             "types": None if types is None else sorted(str(RelType(t)) for t in types),
         }
-        records: dict[str, Any] = {}
-        if direction in ("out", "both"):
-            records.update((r["eid"], r) for r in self._rows(cy.INCIDENT_OUT, **params))
-        if direction in ("in", "both"):
-            records.update((r["eid"], r) for r in self._rows(cy.INCIDENT_IN, **params))
+        statements = [cy.INCIDENT_OUT] if direction == "out" else [cy.INCIDENT_IN] if direction == "in" else [
+            cy.INCIDENT_OUT, cy.INCIDENT_IN
+        ]
+        found = self._in_one_read(lambda: [r for s in statements for r in self._rows(s, **params)])
+        records = {r["eid"]: r for r in found}
         edges = _edges(records.values())
         return sorted(edges, key=lambda e: (e.id, e.valid_from is not None, e.valid_from))
 

@@ -6,7 +6,8 @@ round trips: a neighbourhood to depth 2 is one statement that returns the
 nodes with their depths, and path search gathers light edge rows (element id,
 stable id, endpoints) from both ends in one statement, then fetches only the
 edges of the paths found. Deeper searches step one statement per level,
-returning ids only::
+returning ids only. A read of several statements (paths, subgraphs) runs
+them in one read transaction::
 
     hops = store.neighbours("service:default/checkout", depth=2)
     paths = store.paths("deployment:d-42", "commit:abc", max_length=4)
@@ -14,10 +15,10 @@ returning ids only::
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from graph import neo4j_cypher as cy
 from graph.model import Direction, Edge, Hop, Node, Path, Subgraph
@@ -25,6 +26,7 @@ from graph.neo4j_records import Decoder
 from graph.schema import RelType
 from graph.traversal import MAX_DEPTH, MAX_PATH_LENGTH, check_direction, check_range, reverse, simple_paths
 
+T = TypeVar("T")
 #: searches this deep run as one statement (:data:`graph.neo4j_cypher.NEAR`, ``BALLS``)
 _ONE_STATEMENT = 2
 
@@ -50,6 +52,9 @@ class Neo4jTraversalMixin:
         raise NotImplementedError
 
     def _time_params(self, as_of: datetime | None) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def _in_one_read(self, work: Callable[[], T]) -> T:
         raise NotImplementedError
 
     def get_nodes(self, ids: Iterable[str]) -> list[Node]:
@@ -171,11 +176,15 @@ class Neo4jTraversalMixin:
         check_direction(direction)
         if depth != 0:
             check_range("depth", depth, MAX_DEPTH)
-        present = [n.id for n in self.get_nodes(ids)]
-        dist = self._bfs_ids(present, depth, direction, self._step_params(types, as_of), max_nodes)
-        members = set(dist)
-        edges = [e for e in self.incident_edges(sorted(members), "out", types, as_of) if e.dst in members]
-        return Subgraph(nodes=self.get_nodes(members), edges=sorted(edges, key=lambda e: e.id))
+        params = self._step_params(types, as_of)
+
+        def work() -> Subgraph:
+            present = [n.id for n in self.get_nodes(ids)]
+            members = set(self._bfs_ids(present, depth, direction, params, max_nodes))
+            edges = [e for e in self.incident_edges(sorted(members), "out", types, as_of) if e.dst in members]
+            return Subgraph(nodes=self.get_nodes(members), edges=sorted(edges, key=lambda e: e.id))
+
+        return self._in_one_read(work)
 
     def paths(
         self,
@@ -193,10 +202,14 @@ class Neo4jTraversalMixin:
         if src == dst or limit < 1:
             return []
         params = self._step_params(types, as_of)
-        links = self._path_links(src, dst, max_length, direction, params)
-        out = simple_paths(src, dst, max_length, links, direction, limit)
-        edges = self.edges_by_element_ids({link.eid for _, path in out for link in path})
-        return [Path(nodes=nodes, edges=[edges[link.eid] for link in path]) for nodes, path in out]
+
+        def work() -> list[Path]:
+            links = self._path_links(src, dst, max_length, direction, params)
+            out = simple_paths(src, dst, max_length, links, direction, limit)
+            edges = self.edges_by_element_ids({link.eid for _, path in out for link in path})
+            return [Path(nodes=nodes, edges=[edges[link.eid] for link in path]) for nodes, path in out]
+
+        return self._in_one_read(work)
 
 
 def _links(rows: list[Any]) -> list[Link]:
