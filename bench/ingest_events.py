@@ -96,11 +96,47 @@ class ChildResult:
     changed_events: int = 0
     #: CPU seconds to detect, read and redact every source with no store at all (sqlite children only)
     read_cpu: float = 0.0
+    #: after the first run: anonymous (heap, SQLite page cache) and file-backed (code, memory map) RSS
+    rss_anon_mib: float = 0.0
+    rss_file_mib: float = 0.0
+    #: the SQLite database and its write-ahead log after the first run (0 for Neo4j)
+    store_mib: float = 0.0
+    #: Python heap high-water mark (tracemalloc) over a first run, from a separate untimed child
+    heap_peak_mib: float = 0.0
 
 
 def _rss_now_mib() -> float:
     pages = int(Path("/proc/self/statm").read_text().split()[1])
     return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def _rss_parts_mib() -> tuple[float, float]:
+    """(anonymous, file-backed) resident memory of this process now."""
+    fields = dict(line.split(":", 1) for line in Path("/proc/self/status").read_text().splitlines() if ":" in line)
+    return tuple(int(fields.get(k, "0 kB").split()[0]) / 1024 for k in ("RssAnon", "RssFile"))  # type: ignore[return-value]
+
+
+def _store_mib(job: dict[str, Any]) -> float:
+    if job["backend"] != "sqlite":
+        return 0.0
+    db = Path(job["sqlite_path"])
+    return sum(f.stat().st_size for f in db.parent.glob(db.name + "*")) / 2**20
+
+
+def _heap_child(store: Any, root: Path, result: ChildResult) -> ChildResult:
+    """One first run with tracemalloc on: the Python heap's high-water mark (slower, so never timed)."""
+    import tracemalloc
+
+    import api.ingestion.pipeline  # noqa: F401
+    import bench.neo4j_server  # noqa: F401  (what the run imports is code, not heap the ingest grows)
+
+    tracemalloc.start()
+    try:
+        result.phases["first"] = _phase(store, root, None)
+        result.heap_peak_mib = tracemalloc.get_traced_memory()[1] / 2**20
+    finally:
+        tracemalloc.stop()
+    return result
 
 
 def _peak_rss_mib() -> float:
@@ -176,10 +212,14 @@ def child(job: dict[str, Any]) -> ChildResult:
     readers()  # imports every reader, so the baseline holds the code and only the ingest comes on top
     result = ChildResult(job["backend"], job["events"], _rss_now_mib())
     try:
+        if job.get("heap"):
+            return _heap_child(store, root, result)
         if job.get("profile") or job.get("first_only"):
             result.phases["first"] = _phase(store, root, pid, Path(job["profile"]) if job.get("profile") else None)
             return result
         result.phases["first"] = _phase(store, root, pid)
+        result.rss_anon_mib, result.rss_file_mib = _rss_parts_mib()
+        result.store_mib = _store_mib(job)
         counts = store.counts()
         result.stored_nodes, result.stored_edges = sum(counts.nodes.values()), sum(counts.relationships.values())
         result.phases["no-op"] = _phase(store, root, pid)
@@ -314,10 +354,22 @@ def _measure(run: BackendRun, size: Size, args: argparse.Namespace, **extra: Any
     _save_json(args)
 
 
+def _heap(run: BackendRun, size: Size, args: argparse.Namespace, **extra: Any) -> None:
+    """The Python heap peak of one more (untimed, tracemalloc) first run, onto the row just measured."""
+    if args.no_heap:
+        return
+    log(f"{run.backend}/{size.label}: one more first run under tracemalloc (Python heap peak)")
+    heap = run_child(_job(run.backend, size, heap=True, **extra))
+    run.rows[-1].result.heap_peak_mib = heap.heap_peak_mib
+    log(f"{run.backend}/{size.label}: Python heap peak {heap.heap_peak_mib:,.1f} MiB")
+    _save_json(args)
+
+
 def run_sqlite(run: BackendRun, sizes: list[Size], args: argparse.Namespace) -> None:
     run.info = f"SQLite {sqlite3.sqlite_version} (WAL, synchronous=NORMAL), database file in the temp dir"
     for size in [*sizes, *args.extra_sizes]:
         _measure(run, size, args, sqlite_path=_fresh_db(args, size))
+        _heap(run, size, args, sqlite_path=_fresh_db(args, size))
         if "sqlite" in args.profile and size is args.profile_size:  # early, so a run cut short still has it
             run.profile = profile(_job("sqlite", size, sqlite_path=_fresh_db(args, size)), args)
 
@@ -343,6 +395,9 @@ def run_neo4j(run: BackendRun, sizes: list[Size], warmup: Size | None, args: arg
             wipe(server.uri)
             _measure(run, size, args, neo4j_uri=server.uri, server_pid=server.pid)
             run.rows[-1].server_rss_mib = server_rss_mib(server.pid)
+            if not args.no_heap:
+                wipe(server.uri)
+                _heap(run, size, args, neo4j_uri=server.uri)
             if "neo4j" in args.profile and size is args.profile_size:  # early, so a run cut short still has it
                 wipe(server.uri)
                 run.profile = profile(_job("neo4j", size, neo4j_uri=server.uri, server_pid=server.pid), args)
@@ -455,12 +510,24 @@ def targets_table(rows: list[Row], sizes: list[Size]) -> str:
             f"{cpu_rate:,.0f}", f"{report.verdict(cpu_rate >= low, primary=False)} (informational)",
         ])
         if big is not small:
-            a, b = small.result.phases["first"].peak_rss_mib, first.peak_rss_mib
-            lines.append([
-                f"{backend}: peak RSS flat in the event count ({small.result.events:,} → {big.result.events:,})",
-                f"≤ {FLAT_RATIO:.2f}×", f"{a:,.0f} → {b:,.0f} MiB ({b / a:.2f}×)", report.verdict(b <= a * FLAT_RATIO),
-            ])
+            lines += _flat_lines(backend, small, big, "same file count: each source 4× larger")
+        same_source = [r for r in rows if r.backend == backend and r not in mine and r.result.events == big.result.events]
+        if big is not small and same_source:
+            lines += _flat_lines(backend, small, same_source[-1], "4× the files: sources of the same size")
     return report.table(["check", "target", "measured", "verdict"], "llrl", lines)
+
+
+def _flat_lines(backend: str, small: Row, big: Row, how: str) -> list[list[str]]:
+    """Peak RSS and Python heap peak of two first runs, each checked for flatness."""
+    span = f"{small.result.events:,} → {big.result.events:,} events, {how}"
+    pairs = [("peak RSS", small.result.phases["first"].peak_rss_mib, big.result.phases["first"].peak_rss_mib)]
+    if small.result.heap_peak_mib and big.result.heap_peak_mib:
+        pairs.append(("Python heap peak (tracemalloc)", small.result.heap_peak_mib, big.result.heap_peak_mib))
+    return [
+        [f"{backend}: {what} flat ({span})", f"≤ {FLAT_RATIO:.2f}×", f"{a:,.1f} → {b:,.1f} MiB ({b / a:.2f}×)",
+         report.verdict(b <= a * FLAT_RATIO)]
+        for what, a, b in pairs
+    ]
 
 
 def runs_table(rows: list[Row]) -> str:
@@ -503,7 +570,8 @@ def reading_table(rows: list[Row]) -> str:
 def memory_table(rows: list[Row]) -> str:
     header = [
         "backend", "estate", "input on disk", "largest file", "RSS before ingest (code loaded)", "peak RSS, first run",
-        "peak RSS, all three runs", "read-ahead worker peak RSS", "Neo4j server peak RSS",
+        "peak RSS, all three runs", "RSS after the first run: anonymous / file-backed", "SQLite file + WAL",
+        "Python heap peak, first run", "read-ahead worker peak RSS", "Neo4j server peak RSS",
     ]
     lines: list[list[str]] = []
     for row in rows:
@@ -512,9 +580,11 @@ def memory_table(rows: list[Row]) -> str:
         lines.append([
             row.backend, row.size.label, f"{w.bytes / 2**20:,.1f} MiB", f"{w.largest_file / 2**20:,.1f} MiB",
             f"{r.baseline_rss_mib:,.0f} MiB", f"{r.phases['first'].peak_rss_mib:,.0f} MiB",
-            f"{r.phases['one file changed'].peak_rss_mib:,.0f} MiB", _worker_rss(r), server,
+            f"{r.phases['one file changed'].peak_rss_mib:,.0f} MiB",
+            f"{r.rss_anon_mib:,.0f} / {r.rss_file_mib:,.0f} MiB", f"{r.store_mib:,.0f} MiB" if r.store_mib else "–",
+            f"{r.heap_peak_mib:,.1f} MiB" if r.heap_peak_mib else "–", _worker_rss(r), server,
         ])
-    return report.table(header, "llrrrrrrr", lines)
+    return report.table(header, "llrrrrrrrrrr", lines)
 
 
 def _git_state() -> str:
@@ -550,8 +620,13 @@ NOTES = (
     "is read in the same run; *events/s* is events over the wall time of the whole first run. *written* is what "
     "the readers produced (pipeline report, resolved hint edges included, `Source` bookkeeping excluded); *stored* "
     "is `store.counts()` after the first run (current records, no placeholders; superseded `RUNS` edges are not "
-    "current). Peak RSS is the child's `ru_maxrss`; the flatness check compares the first runs at the two sizes "
-    "with the same file count."
+    "current). Peak RSS is the child's `ru_maxrss`; *anonymous / file-backed* RSS is `/proc/self/status` after "
+    "the first run (anonymous holds the Python heap and SQLite's page cache, up to 256 MiB per connection; "
+    "file-backed holds code and memory-mapped database pages). The Python heap peak is tracemalloc's high-water "
+    "mark over one more first run in its own child (untimed: tracemalloc slows it); it counts Python objects, "
+    "not SQLite's caches. The flatness checks compare first runs at the two sizes with the same file count "
+    "(each source 4× larger, and a source is written as one batch) and, for SQLite, with the same source size "
+    "(4× the files)."
 )
 
 
@@ -601,6 +676,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--quick", action="store_true", help="50 services, 5k events, sqlite only; no docs write unless --out")
     p.add_argument("--profile", default="sqlite,neo4j", help="backends to profile with cProfile ('' for none)")
     p.add_argument("--profile-events", type=int, default=None, help="profile this size (default the smaller)")
+    p.add_argument("--no-heap", action="store_true", help="skip the untimed tracemalloc runs (Python heap peak)")
     p.add_argument("--profile-dir", type=Path, default=None, help="also keep the .pstats files here")
     p.add_argument("--out", type=Path, default=None, help=f"markdown file to update (default {DEFAULT_OUT})")
     p.add_argument("--no-write", action="store_true", help="print only; leave the markdown file alone")

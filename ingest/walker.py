@@ -17,11 +17,13 @@ when asked for, so an ingest holds one file in memory at a time::
 
 from __future__ import annotations
 
+import os
 import tarfile
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from typing import BinaryIO
 
 from ingest.records import SourceFile
 
@@ -36,6 +38,20 @@ class Limits:
     max_file_bytes: int = 50 * 1024 * 1024
     max_archive_members: int = 10_000
     max_archive_bytes: int = 512 * 1024 * 1024
+
+
+def _read_capped(handle: BinaryIO, max_bytes: int) -> bytes:
+    """The file's bytes, at most ``max_bytes + 1`` of them (one more tells it is over the limit).
+
+    ``read(n)`` allocates ``n`` bytes up front, so asking for the limit would
+    take the whole limit for every file; the file's size is asked for instead
+    (and one byte more, to notice a file that grew).
+    """
+    size = os.fstat(handle.fileno()).st_size
+    data = handle.read(min(size, max_bytes) + 1)
+    if len(data) > size and len(data) <= max_bytes:  # it grew since: the rest, up to the limit
+        data += handle.read(max_bytes + 1 - len(data))
+    return data
 
 
 @dataclass(frozen=True)
@@ -68,7 +84,7 @@ class LazySource:
             return SourceFile(path=self.path, data=b"", origin=self.origin, is_directory=True)
         try:
             with self.origin.open("rb") as handle:
-                data = handle.read(self.max_bytes + 1)
+                data = _read_capped(handle, self.max_bytes)
         except OSError as exc:
             return Unreadable(self.path, f"cannot read: {exc.strerror}")
         if len(data) > self.max_bytes:
