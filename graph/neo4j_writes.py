@@ -4,6 +4,11 @@ A batch records its operations and runs them all in one managed write
 transaction when the ``with`` block ends, so the driver can retry the whole
 unit on a transient error (leader switch, deadlock) and a failure leaves
 nothing behind. Decisions come from :mod:`graph.planner`, exactly as for SQLite.
+
+An edge chunk reads what the planner needs in one statement
+(:data:`graph.neo4j_write_cypher.EDGE_CHUNK_STATE`), then writes placeholders,
+closings and new versions with one statement each; retiring or deleting a
+source is one statement.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from typing import Any
 
 from neo4j import ManagedTransaction
 
-from graph import neo4j_cypher as cy
+from graph import neo4j_write_cypher as cy
 from graph.model import Edge, Node, Provenance, WriteStats, edge_type_of
 from graph.neo4j_records import edge_props, from_micros, node_props, to_micros
 from graph.planner import (
@@ -28,8 +33,9 @@ from graph.planner import (
     placeholders,
     plan_edges,
     plan_nodes,
+    supersedes_from,
 )
-from graph.schema import LABELS, RelType
+from graph.schema import LABELS
 
 Op = Callable[[ManagedTransaction, WriteStats], None]
 #: records per write statement: one round trip carries a whole chunk of a type
@@ -73,14 +79,14 @@ class Neo4jBatch:
         def op(tx: ManagedTransaction, stats: WriteStats) -> None:
             existing = {
                 r["id"]: NodeState(r["id"], r["hash"], r["source"], bool(r["placeholder"]), r["retired"])
-                for r in _rows(tx, cy.NODE_STATES, ids=[n.id for n in chunk])
+                for r in _rows(tx, cy.NODE_STATES, p={"ids": [n.id for n in chunk]})
             }
             plan = plan_nodes(chunk, existing)
             if plan.inserts:
                 rows = [{"label": str(n.label), "props": node_props(n, self.now)} for n in plan.inserts]
-                tx.run(cy.NODE_INSERT, rows=rows).consume()
+                tx.run(cy.NODE_INSERT, p={"rows": rows}).consume()
             if plan.updates:
-                tx.run(cy.NODE_UPDATE, rows=[{"props": node_props(n, None)} for n in plan.updates]).consume()
+                tx.run(cy.NODE_UPDATE, p={"rows": [{"props": node_props(n, None)} for n in plan.updates]}).consume()
             stats.add(plan.stats())
 
         return op
@@ -91,17 +97,17 @@ class Neo4jBatch:
 
     def _edges_op(self, chunk: list[Edge]) -> Op:
         def op(tx: ManagedTransaction, stats: WriteStats) -> None:
-            _placeholders(tx, chunk, self.now)
-            current, history = _edge_states(tx, chunk)
-            groups = sorted(functional_groups(chunk))
-            siblings = _siblings(tx, groups)
+            real, current, history, siblings = _chunk_state(tx, chunk)
+            stubs = [{"label": str(n.label), "props": node_props(n, self.now)} for n in placeholders(chunk, skip=real)]
+            if stubs:
+                tx.run(cy.NODE_PLACEHOLDERS, p={"rows": stubs}).consume()
             plan = plan_edges(chunk, current, history, siblings, self.now)
             if plan.retires:
-                _per_type_rows(tx, cy.EDGE_RETIRE, _closing_rows(plan.retires), now=self.now_us)
+                _by_type(tx, cy.EDGE_RETIRE, _closing_rows(plan.retires), now=self.now_us)
             if plan.closes:
-                _per_type_rows(tx, cy.EDGE_CLOSE, _closing_rows(plan.closes))
+                _by_type(tx, cy.EDGE_CLOSE, _closing_rows(plan.closes))
             if plan.reprovenance:
-                _per_type_rows(tx, cy.EDGE_REPROVENANCE, [_reprovenance_row(e) for e in plan.reprovenance])
+                _by_type(tx, cy.EDGE_REPROVENANCE, [_reprovenance_row(e) for e in plan.reprovenance])
             if plan.inserts:
                 now_us = self.now_us
                 rows = [
@@ -109,7 +115,7 @@ class Neo4jBatch:
                      "props": edge_props(i.edge, now_us, i.valid_from, i.valid_to)}
                     for i in plan.inserts
                 ]
-                tx.run(cy.EDGE_INSERT, rows=rows).consume()
+                tx.run(cy.EDGE_INSERT, p={"rows": rows}).consume()
             stats.add(plan.stats())
 
         return op
@@ -120,11 +126,8 @@ class Neo4jBatch:
         keep_n, keep_e = sorted(set(keep_nodes)), sorted(set(keep_edges))
 
         def op(tx: ManagedTransaction, stats: WriteStats) -> None:
-            params = {"source": source, "now": self.now_us}
-            # edges first: a placeholder stays while a current edge still points at it
-            for type_ in RelType:
-                stats.retired += _count(tx, cy.EDGES_RETIRE_SOURCE[type_], params | {"keep": keep_e})
-            stats.retired += _count(tx, cy.NODES_RETIRE_SOURCE, params | {"keep": keep_n})
+            params = {"source": source, "now": self.now_us, "p": {"keep_nodes": keep_n, "keep_edges": keep_e}}
+            stats.retired += int(tx.run(cy.RETIRE_SOURCE, params).single(strict=True)["retired"])
 
         self.ops.append(op)
 
@@ -135,10 +138,9 @@ class Neo4jBatch:
         }
 
         def op(tx: ManagedTransaction, stats: WriteStats) -> None:
-            for type_ in RelType:
-                stats.deleted += _count(tx, cy.EDGES_DELETE_SOURCE[type_], {"source": source})
-            stats.updated += _count(tx, cy.NODES_DEMOTE_SOURCE, {"source": source, "hashes": hashes})
-            stats.deleted += _count(tx, cy.NODES_DELETE_SOURCE, {"source": source})
+            record = tx.run(cy.DELETE_SOURCE, source=source, hashes=hashes).single(strict=True)
+            stats.deleted += int(record["deleted"])
+            stats.updated += int(record["demoted"])
 
         self.ops.append(op)
 
@@ -146,57 +148,47 @@ class Neo4jBatch:
 _STUB_PROVENANCE = Provenance(source="-", run_id="-")
 
 
-def _placeholders(tx: ManagedTransaction, chunk: list[Edge], now: datetime) -> None:
-    """Make a placeholder for every endpoint that is not a real node yet (or revive a retired one)."""
-    ends = list({end: None for e in chunk for end in (e.src, e.dst)})
-    real = set(_rows(tx, cy.REAL_NODES, ids=ends))
-    stubs = [{"label": str(n.label), "props": node_props(n, now)} for n in placeholders(chunk, skip=real)]
-    if stubs:
-        tx.run(cy.NODE_PLACEHOLDERS, rows=stubs).consume()
-
-
-def _edge_states(tx: ManagedTransaction, chunk: list[Edge]) -> tuple[dict[str, EdgeState], set[str]]:
-    """The current versions of the chunk's edges, and the ids that have any stored version."""
+def _chunk_state(
+    tx: ManagedTransaction, chunk: list[Edge]
+) -> tuple[set[str], dict[str, EdgeState], set[str], list[EdgeState]]:
+    """In one statement: the endpoints that are real nodes, the current versions of the chunk's
+    edges, the ids that have any stored version, and the current siblings of its functional groups.
+    """
+    by_type: dict[str, list[str]] = defaultdict(list)
+    for src, type_ in functional_groups(chunk):
+        by_type[type_].append(src)
+    record = tx.run(
+        cy.EDGE_CHUNK_STATE,
+        p={"ends": list({end: None for e in chunk for end in (e.src, e.dst)})},
+        ids=_ids_by_type(chunk),
+        srcs={type_: sorted(srcs) for type_, srcs in by_type.items()},
+        since=None if (since := supersedes_from(chunk)) is None else to_micros(since),
+    ).single(strict=True)
     current: dict[str, EdgeState] = {}
     history: set[str] = set()
-    for r in _rows(tx, cy.EDGE_STATES, ids=_ids_by_type(chunk)):
+    for r in record["states"]:
         history.add(r["id"])
         if r["current"]:
             current[r["id"]] = _edge_state(r)
-    return current, history
-
-
-def _siblings(tx: ManagedTransaction, groups: list[tuple[str, str]]) -> list[EdgeState]:
-    if not groups:
-        return []
-    by_type: dict[str, list[str]] = defaultdict(list)
-    for src, type_ in groups:
-        by_type[type_].append(src)
-    return [_edge_state(r) for r in _rows(tx, cy.EDGE_SIBLINGS, srcs=by_type)]
+    return set(record["real"]), current, history, [_edge_state(r) for r in record["siblings"]]
 
 
 def _closing_rows(closings: list[tuple[str, datetime]]) -> list[dict[str, Any]]:
     return [{"id": i, "valid_to": to_micros(vt)} for i, vt in closings]
 
 
-def _per_type_rows(tx: ManagedTransaction, statements: dict[RelType, str], rows: list[dict[str, Any]], **params: Any) -> None:
-    """Run the statement of each relationship type on the rows whose edge id names that type."""
-    groups: dict[RelType, list[dict[str, Any]]] = defaultdict(list)
+def _by_type(tx: ManagedTransaction, statement: str, rows: list[dict[str, Any]], **params: Any) -> None:
+    """Run a statement of :mod:`graph.neo4j_write_cypher` on rows grouped by the type their edge id names."""
+    groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for row in rows:
-        groups[edge_type_of(row["id"])].append(row)
-    for type_, group in groups.items():
-        tx.run(statements[type_], rows=group, **params).consume()
+        groups[str(edge_type_of(row["id"]))].append(row)
+    tx.run(statement, rows=dict(groups), **params).consume()
 
 
 def _rows(tx: ManagedTransaction, query: str, **params: Any) -> list[Any]:
     """The ``rows`` list a statement collects into its single record (one message, not one per row)."""
     record = tx.run(query, params).single(strict=True)
     return list(record["rows"])
-
-
-def _count(tx: ManagedTransaction, query: str, params: dict[str, Any]) -> int:
-    record = tx.run(query, params).single()
-    return int(record["c"]) if record else 0
 
 
 def _reprovenance_row(edge: Edge) -> dict[str, Any]:

@@ -147,6 +147,19 @@ def functional_groups(edges: Iterable[Edge]) -> set[tuple[str, str]]:
     return {(e.src, str(e.type)) for e in edges if e.type in FUNCTIONAL}
 
 
+def supersedes_from(edges: Iterable[Edge]) -> datetime | None:
+    """The earliest start of the functional edges in ``edges``; ``None`` when one is undated (or there are none).
+
+    A stored sibling that ended by then can be neither closed nor bound any of them, so the
+    sibling read may leave it out: without the bound a functional group's whole history
+    (every version a service ever ran) would be read and planned on each write.
+    """
+    starts = [e.valid_from for e in edges if e.type in FUNCTIONAL]
+    if not starts or any(s is None for s in starts):
+        return None
+    return min(s for s in starts if s is not None)
+
+
 def plan_edges(
     edges: list[Edge],
     current: dict[str, EdgeState],

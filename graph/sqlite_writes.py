@@ -18,6 +18,7 @@ from graph.planner import (
     placeholders,
     plan_edges,
     plan_nodes,
+    supersedes_from,
 )
 from graph.sqlite_schema import (
     EDGE_INSERT_COLUMNS,
@@ -54,7 +55,8 @@ _VERSIONS = (
 _SIBLINGS = (
     "SELECT e.id, a.id, e.type, e.content_hash, e.source, e.valid_from, e.valid_to, 1 "
     "FROM edges e JOIN nodes a ON a.rid = e.src WHERE e.retired_at IS NULL AND (e.src, e.type) IN "
-    "(SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?))"
+    "(SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?)) "
+    "AND (? IS NULL OR e.valid_to IS NULL OR e.valid_to > ?)"
 )
 _UPDATE_NODE = (
     "UPDATE nodes SET label = ?, name = ?, props = ?, at = ?, valid_from = ?, valid_to = ?, placeholder = ?, "
@@ -102,7 +104,7 @@ class SqliteBatch:
                 if is_current:
                     current[state.id] = state
             groups = sorted([rids[src], type_] for src, type_ in functional_groups(chunk))
-            siblings = [state for state, _ in self._edge_states(_SIBLINGS, json.dumps(groups))] if groups else []
+            siblings = self._siblings(json.dumps(groups), supersedes_from(chunk)) if groups else []
             plan = plan_edges(chunk, current, history, siblings, self.now)
             self._conn.executemany(
                 "UPDATE edges SET retired_at = ?, valid_to = ? WHERE id = ? AND retired_at IS NULL",
@@ -137,12 +139,17 @@ class SqliteBatch:
             rids.update(self._conn.execute(_RIDS, (ids_param(missing),)))
         return rids
 
-    def _edge_states(self, sql: str, param: str) -> list[tuple[EdgeState, bool]]:
+    def _edge_states(self, sql: str, *params: str | None) -> list[tuple[EdgeState, bool]]:
         """Stored edge versions (``sql`` is :data:`_VERSIONS` or :data:`_SIBLINGS`) and whether each is current."""
         return [
             (EdgeState(r[0], r[1], r[2], r[3], r[4], parse_ts(r[5]), parse_ts(r[6])), bool(r[7]))
-            for r in self._conn.execute(sql, (param,))
+            for r in self._conn.execute(sql, params)
         ]
+
+    def _siblings(self, groups: str, since: datetime | None) -> list[EdgeState]:
+        """The stored versions of the functional ``groups`` that a new edge from ``since`` on can still close or bound."""
+        bound = None if since is None else ts(since)
+        return [state for state, _ in self._edge_states(_SIBLINGS, groups, bound, bound)]
 
     def retire_source(
         self, source: str, *, keep_nodes: Collection[str] = (), keep_edges: Collection[str] = ()

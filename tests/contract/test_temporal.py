@@ -193,6 +193,34 @@ def test_late_older_functional_edge_is_history_ending_at_its_successor(graph_sto
     assert running(graph_store, "x", as_of=minutes(-30)) == ["artifact:a1"]
 
 
+def test_late_functional_edge_inside_a_long_history_closes_only_what_it_overlaps(
+    graph_store: GraphStore, clock: ClockLike
+) -> None:
+    history = [runs("x", f"a{i}", valid_from=minutes(-100 + 20 * i)) for i in range(5)]  # -100, -80, ... -20
+    for version in history:
+        graph_store.upsert_edges([version])
+    clock.advance(minutes=1)
+    between = runs("x", "b", valid_from=minutes(-50))  # inside a2's validity [-60, -40)
+    first = runs("x", "c", valid_from=minutes(-130))  # before every version
+
+    assert graph_store.upsert_edges([between]) == stats(created=1, updated=1)
+    assert graph_store.upsert_edges([first]) == stats(created=1)
+    assert graph_store.get_edge(between.id) == stored(between, minutes(1), valid_to=minutes(-40))
+    assert graph_store.get_edge(first.id) == stored(first, minutes(1), valid_to=minutes(-100))
+    assert graph_store.get_edge(history[2].id) == stored(history[2], valid_to=minutes(-50))
+    assert graph_store.get_edge(history[1].id) == stored(history[1], valid_to=minutes(-60))
+    assert graph_store.get_edge(history[4].id) == stored(history[4])
+    at = {m: running(graph_store, "x", as_of=minutes(m)) for m in (-120, -90, -55, -45, -30, -10)}
+    assert at == {
+        -120: ["artifact:c"],
+        -90: ["artifact:a0"],
+        -55: ["artifact:a2"],
+        -45: ["artifact:b"],
+        -30: ["artifact:a3"],
+        -10: ["artifact:a4"],
+    }
+
+
 def test_reasserting_a_late_older_functional_edge_is_a_no_op(graph_store: GraphStore, clock: ClockLike) -> None:
     graph_store.upsert_edges([runs("x", "a2", valid_from=minutes(-10))])
     older = runs("x", "a1", valid_from=minutes(-60))
