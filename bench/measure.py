@@ -165,6 +165,17 @@ def _two_hop(p: ServicePlan, rng: random.Random) -> Query:
     return lambda store: len(store.neighbours(p.id, depth=2, direction="both"))
 
 
+def _two_hop_cold(p: ServicePlan, rng: random.Random) -> Query:
+    # the same read with the store's caches emptied first (a backend without caches reads as usual)
+    def query(store: GraphStore) -> int:
+        drop = getattr(store, "drop_caches", None)
+        if drop is not None:
+            drop()
+        return len(store.neighbours(p.id, depth=2, direction="both"))
+
+    return query
+
+
 def _events(p: ServicePlan, rng: random.Random) -> Query:
     # the diagnosis question: what changed or fired on this service and its dependencies
     # in the half hour up to an alert
@@ -191,6 +202,7 @@ def _service_to_service(p: ServicePlan, rng: random.Random) -> Query:
 
 QUERIES: dict[str, Callable[[ServicePlan, random.Random], Query]] = {
     "2-hop neighbourhood": _two_hop,
+    "2-hop, caches emptied first": _two_hop_cold,
     "events 30 min, service + deps": _events,
     "path deploy→commit (≤4)": _deploy_to_commit,
     "path service→service (≤3)": _service_to_service,

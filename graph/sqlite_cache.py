@@ -82,3 +82,7 @@ class NodeCache:
         excess = len(self._nodes) - self.size
         for _ in range(max(0, excess)):
             self._nodes.popitem(last=False)
+
+    def clear(self) -> None:
+        """Forget every node (the next reads decode their rows again)."""
+        self._nodes.clear()

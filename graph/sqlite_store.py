@@ -240,6 +240,11 @@ class SqliteGraphStore(TraversalMixin):
     node_cache_size = NODE_CACHE_SIZE
     _node_cache: NodeCache | None = None
 
+    def drop_caches(self) -> None:
+        """Forget the decoded nodes kept between reads, so the next read is a cold one (benchmarks use it)."""
+        if self._node_cache is not None:
+            self._node_cache.clear()
+
     def _cache(self) -> NodeCache | None:
         """The node cache when it may be used now (it empties itself if the database changed)."""
         if self._node_cache is None:
