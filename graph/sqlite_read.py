@@ -19,8 +19,8 @@ from operator import attrgetter
 from graph.model import Direction, Node
 from graph.schema import RelType
 from graph.sqlite_cache import NodeCache
-from graph.sqlite_schema import NODE_SELECT, row_node, visible
-from graph.sqlite_search import Query, ends_sql, step_sql
+from graph.sqlite_schema import NODE_SELECT, ids_param, row_node
+from graph.sqlite_search import Query, ends_sql, start_sql, step_params
 
 _ID = attrgetter("id")
 _BY_RID = f"SELECT n.rid, {NODE_SELECT} FROM nodes n WHERE n.rid IN (SELECT value FROM json_each(?))"
@@ -52,9 +52,8 @@ def _is_visible(node: Node, as_of: datetime | None, now: datetime) -> bool:
 
 def _start(query: Query, id_: str, as_of: datetime | None, params: dict[str, object]) -> int | None:
     """The rid of the start node if it exists and is visible."""
-    cond, _ = visible("n", as_of)
-    rows = query(f"SELECT n.rid FROM nodes n WHERE n.id = :id AND {cond}", {**params, "id": id_})
-    return rows[0][0] if rows else None
+    rows = query(start_sql(as_of), {**params, "ids": ids_param([id_])})
+    return rows[0][1] if rows and rows[0][2] else None
 
 
 def reach(
@@ -72,7 +71,7 @@ def reach(
     A start that does not exist or is not visible (retired, or outside ``as_of``) reaches nothing.
     """
     sql = ends_sql(direction, as_of)
-    _, params = step_sql(direction, types, as_of, now)
+    params = step_params(types, as_of, now)
     start = _start(query, id_, as_of, params)
     if start is None:
         return []

@@ -32,15 +32,21 @@ _IN = (
 )
 
 
+def step_params(types: Collection[RelType] | None, as_of: datetime | None, now: str | None) -> dict[str, Any]:
+    """The parameters of a level's statement (:func:`step_sql`, :func:`ends_sql`); frontier rids go in ``rids``."""
+    params: dict[str, Any] = {"now": now, "rids": "[]"}
+    params["types"] = None if types is None else ids_param([str(RelType(t)) for t in types])
+    params.update(visible("e", as_of)[1])
+    return params
+
+
 def step_sql(
     direction: Direction, types: Collection[RelType] | None, as_of: datetime | None, now: str | None
 ) -> tuple[str, dict[str, Any]]:
     """The statement of one level (frontier rids in ``:rids``) and its parameters."""
-    params: dict[str, Any] = {"now": now, "rids": "[]"}
-    params["types"] = None if types is None else ids_param([str(RelType(t)) for t in types])
-    edge_cond, extra = visible("e", as_of)
+    params = step_params(types, as_of, now)
+    edge_cond, _ = visible("e", as_of)
     node_cond, _ = visible("n", as_of)
-    params.update(extra)
     cond = f"{edge_cond} AND {node_cond}"
     parts = []
     if direction in ("out", "both"):
@@ -65,7 +71,7 @@ _IN_ENDS = (
 def ends_sql(direction: Direction, as_of: datetime | None) -> str:
     """The far ends (rids, repeated per edge) of the visible edges of ``:rids``.
 
-    Takes the parameters of :func:`step_sql`. Only the adjacency indexes are read: the
+    Takes the parameters of :func:`step_params`. Only the adjacency indexes are read: the
     caller checks the far nodes' visibility on the nodes it reads anyway.
     """
     edge_cond, _ = visible("e", as_of)
