@@ -33,7 +33,6 @@ from api.ingestion.resolver import Resolver
 from api.ingestion.sinks import IngestSink, close_all, notify_written
 from graph.errors import FormatError, VidyaError
 from graph.model import Edge, Node, Provenance, now_utc
-from graph.planner import FUNCTIONAL
 from graph.schema import NodeLabel, RelType, node_id
 from graph.store import GraphStore
 from ingest.records import ReadContext, ReadResult, SourceFile
@@ -281,7 +280,7 @@ class Ingester:
         )
         run_edge = Edge(type=RelType.INGESTED_IN, src=source_node.id, dst=self._run_id(), provenance=prov)
         nodes = [*result.nodes, source_node]
-        all_edges = write_order([*edges, run_edge])
+        all_edges = [*edges, run_edge]
         with self.store.batch() as batch:
             batch.upsert_nodes(nodes)
             batch.upsert_edges(all_edges)
@@ -312,21 +311,6 @@ class Ingester:
             },
         )
         self.store.upsert_nodes([run])
-
-
-def write_order(edges: list[Edge]) -> list[Edge]:
-    """``edges`` with the functional ones (``RUNS``) last, each part in its own order.
-
-    A store reads the current siblings of every functional edge in a chunk it
-    writes (to supersede them), and those siblings include the history of
-    closed versions. Spread over every chunk of a large source, that read
-    grows with the store; gathered at the end it happens in as few chunks as
-    the functional edges fill. Edges of one id keep their order.
-    """
-    functional = [e for e in edges if e.type in FUNCTIONAL]
-    if not functional:
-        return edges
-    return [e for e in edges if e.type not in FUNCTIONAL] + functional
 
 
 class _Worker:
