@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from graph.errors import ConfigError, RecordError, StoreUnavailable
+from retrieval.qdrant_local import sync_at_checkpoints
 from retrieval.vector_matrix import VectorMatrix
 
 #: namespace of the point ids; changing it orphans every stored point
@@ -125,6 +126,8 @@ class VectorIndex:
         except BaseException:
             self.close()
             raise
+        if self.path is not None:  # one disk sync per checkpoint, not per point
+            sync_at_checkpoints(self._client, self.collection)
 
     # opening ----------------------------------------------------------------------
     def describe(self) -> str:
