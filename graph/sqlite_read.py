@@ -1,32 +1,61 @@
 """Neighbourhood reads of the SQLite backend: whole nodes by hop distance.
 
 Each level is one statement over the adjacency indexes alone (edge visibility is
-in SQL, the edges' far ends come back as integer keys), then one read of the
-nodes not yet decoded, by key. A far node's own visibility is checked here on
-the decoded node, by the same rule as :func:`graph.sqlite_schema.visible`, so a
-node found in the :class:`graph.sqlite_cache.NodeCache` costs no row read::
+in SQL, the edges' far ends come back as one JSON array of integer keys), then
+one read of the nodes not yet decoded, by key. A far node's own visibility is
+checked here on the decoded node, by the same rule as
+:func:`graph.sqlite_schema.visible`, so a node found in the
+:class:`graph.sqlite_cache.NodeCache` costs no row read::
 
-    levels = reach(store._query, cache, "service:default/checkout", 2, "both", None, None, now)
+    hops = reach(conn.execute, cache, "service:default/checkout", 2, "both", None, None, now)
+
+A read allocates as few objects as it can: a neighbourhood is hundreds of
+records, and every object that outlives a statement (a row tuple, a cached
+record) is one more for the garbage collector to walk over.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Collection
+from collections.abc import Callable, Collection, Iterable
 from datetime import datetime
 from operator import attrgetter
+from typing import Any
 
-from graph.model import Direction, Node
+from graph.model import Direction, Hop, Node
 from graph.schema import RelType
 from graph.sqlite_cache import NodeCache
 from graph.sqlite_schema import NODE_SELECT, ids_param, row_node
-from graph.sqlite_search import Query, ends_sql, start_sql, step_params
+from graph.sqlite_search import ends_sql, start_sql, step_params
+
+#: runs a statement and gives its rows (``sqlite3.Connection.execute``): rows are decoded as
+#: they come, rather than all held in a list first
+Rows = Callable[[str, Any], Iterable[Any]]
 
 _ID = attrgetter("id")
 _BY_RID = f"SELECT n.rid, {NODE_SELECT} FROM nodes n WHERE n.rid IN (SELECT value FROM json_each(?))"
 
+# A Hop is built as an instance of a mutable class with its slot layout, then becomes a Hop
+# (the layouts are identical, so Python allows the ``__class__`` change): about half the
+# cost of the frozen dataclass's ``__init__``, and a neighbourhood builds hundreds.
+_new = object.__new__
+_MutableHop: Any = type("_MutableHop", (), {"__slots__": Hop.__dict__["__slots__"]})
 
-def nodes_by_rid(query: Query, rids: Collection[int], cache: NodeCache | None) -> dict[int, Node]:
+
+def hops_at(nodes: list[Node], depth: int) -> list[Hop]:
+    """``Hop(node, depth)`` of each node, in order (the nodes are a store's own records)."""
+    hops: list[Hop] = []
+    append = hops.append
+    for node in nodes:
+        hop = _new(_MutableHop)
+        hop.node = node
+        hop.depth = depth
+        hop.__class__ = Hop
+        append(hop)
+    return hops
+
+
+def nodes_by_rid(query: Rows, rids: Collection[int], cache: NodeCache | None) -> dict[int, Node]:
     """The nodes of ``rids`` that exist, from ``cache`` when it has them (None: no cache)."""
     if cache is None:
         found: dict[int, Node] = {}
@@ -50,14 +79,26 @@ def _is_visible(node: Node, as_of: datetime | None, now: datetime) -> bool:
     return (start is None or start <= as_of) and (node.valid_to is None or node.valid_to > as_of)
 
 
-def _start(query: Query, id_: str, as_of: datetime | None, params: dict[str, object]) -> int | None:
+def _start(query: Rows, id_: str, as_of: datetime | None, params: dict[str, object]) -> int | None:
     """The rid of the start node if it exists and is visible."""
-    rows = query(start_sql(as_of), {**params, "ids": ids_param([id_])})
-    return rows[0][1] if rows and rows[0][2] else None
+    for _, rid, visible in query(start_sql(as_of), {**params, "ids": ids_param([id_])}):
+        return int(rid) if visible else None
+    return None
+
+
+def _visible(nodes: dict[int, Node], as_of: datetime | None, now: datetime) -> dict[int, Node]:
+    """The visible ones of ``nodes`` (now, or at ``as_of``)."""
+    if as_of is None:  # most nodes are neither retired nor end: no time to compare
+        return {
+            rid: n
+            for rid, n in nodes.items()
+            if (n.retired_at is None and n.valid_to is None) or _is_visible(n, None, now)
+        }
+    return {rid: n for rid, n in nodes.items() if _is_visible(n, as_of, now)}
 
 
 def reach(
-    query: Query,
+    query: Rows,
     cache: NodeCache | None,
     id_: str,
     depth: int,
@@ -65,12 +106,12 @@ def reach(
     types: Collection[RelType] | None,
     as_of: datetime | None,
     now: str | None,
-) -> list[list[Node]]:
-    """The visible nodes 1, 2, ... ``depth`` hops from ``id_`` (one list per distance, in id order).
+) -> list[Hop]:
+    """The visible nodes 1, 2, ... ``depth`` hops from ``id_``, by distance then id.
 
     A start that does not exist or is not visible (retired, or outside ``as_of``) reaches nothing.
     """
-    sql = ends_sql(direction, as_of)
+    sql = f"WITH ends(far) AS ({ends_sql(direction, as_of)}) SELECT json_group_array(far) FROM ends"
     params = step_params(types, as_of, now)
     start = _start(query, id_, as_of, params)
     if start is None:
@@ -80,17 +121,15 @@ def reach(
     clock = datetime.fromisoformat(str(now))
     seen = {start}
     frontier = [start]
-    levels: list[list[Node]] = []
-    while frontier and len(levels) < depth:
+    hops: list[Hop] = []
+    level = 0
+    while frontier and level < depth:
+        level += 1
         params["rids"] = json.dumps(sorted(frontier))
-        new = {rid for (rid,) in query(sql, params)} - seen
+        ((ends,),) = query(sql, params)
+        new = set(json.loads(ends)) - seen
         seen |= new
-        frontier = []
-        level = []
-        for rid, node in nodes_by_rid(query, new, cache).items():
-            if _is_visible(node, at, clock):
-                level.append(node)
-                frontier.append(rid)
-        level.sort(key=_ID)
-        levels.append(level)
-    return levels
+        found = _visible(nodes_by_rid(query, new, cache), at, clock)
+        hops += hops_at(sorted(found.values(), key=_ID), level)
+        frontier = list(found) if level < depth else []
+    return hops

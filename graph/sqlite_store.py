@@ -232,8 +232,7 @@ class SqliteGraphStore(TraversalMixin):
         """
         now = self._now()
         with self._lock:
-            levels = reach(self._query, self._cache(), id_, depth, direction, types, as_of, now)
-        hops = [Hop(node, level) for level, nodes in enumerate(levels, 1) for node in nodes]
+            hops = reach(self._conn.execute, self._cache(), id_, depth, direction, types, as_of, now)
         return hops if limit is None else hops[:limit]
 
     #: decoded nodes kept between reads; 0 turns the cache off (set before the first read)
