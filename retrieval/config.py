@@ -51,8 +51,9 @@ class RetrievalConfig(BaseModel):
     #: a document title (a runbook's alert name) that appears in the query scores this extra fused weight
     title_boost: float = Field(default=0.3, ge=0)
     #: otherwise, the extra fused weight of a document whose title words all appear in the query (a share
-    #: of them, a share of it): an alert name such as ``CephMonQuorumLost`` is a summary of its runbook
-    #: (0.3 measured on the OpenShift question set, docs/retrieval-eval.md)
+    #: of them, each weighted by its rarity among the candidates' titles, a share of it): an alert name such
+    #: as ``CephMonQuorumLost`` is a summary of its runbook (0.3 measured on the OpenShift question set,
+    #: docs/retrieval-eval.md)
     title_words_boost: float = Field(default=0.3, ge=0)
     #: share of the scores of a document's other matching sections added to its best section's score
     section_support: float = Field(default=0.0, ge=0, le=1)

@@ -17,9 +17,11 @@ fusion, no graph), the baselines of ``vidya eval retrieval``.
 
 from __future__ import annotations
 
+import functools
+import math
 import re
-from collections import defaultdict
-from collections.abc import Collection
+from collections import Counter, defaultdict
+from collections.abc import Collection, Mapping
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -184,7 +186,7 @@ class Searcher:
             _link(self.store, candidates)
         kept: list[_Candidate] = []
         lowered = query.lower()
-        words = query_words(query)
+        shares = title_shares({c.document_id: _title(c) for c in candidates}, query_words(query))
         for c in candidates:
             linked = set(c.services)
             if linked & set(focus):
@@ -195,11 +197,11 @@ class Searcher:
                 c.boosts.append("neighbour")
             elif only_service and in_play:
                 continue
-            title = (c.document.name or "") if c.document else ""
+            title = _title(c)
             if len(title) >= 4 and title.lower() in lowered:
                 c.score *= 1 + cfg.title_boost
                 c.boosts.append("title")
-            elif cfg.title_words_boost and (share := title_share(title, words)):
+            elif cfg.title_words_boost and (share := shares[c.document_id]):
                 c.score *= 1 + cfg.title_words_boost * share
                 c.boosts.append("title words")
             kept.append(c)
@@ -255,14 +257,32 @@ def query_words(text: str) -> set[str]:
     return {_singular(w) for w in _WORD.findall(text)} | {_singular(w) for w in _CAMEL.findall(text)}
 
 
-def title_share(title: str, words: set[str]) -> float:
-    """The share of a title's words (camelCase split, three letters or more) found in ``words``.
+def title_shares(titles: Mapping[str, str], words: set[str]) -> dict[str, float]:
+    """For each document id, the weighted share of its title's words found in ``words``.
 
-    >>> title_share("CephMonQuorumLost", query_words("only one ceph mon left running"))
-    0.5
+    A title's words are camelCase split, three letters or more. Each counts by
+    its rarity among the titles given (``log(1 + (n - df + 0.5) / (df + 0.5))``,
+    BM25's idf over the ``n`` titles): among Ceph runbooks "ceph" says little,
+    "restarted" much.
+
+    >>> shares = title_shares({"a": "CephMonQuorumLost", "b": "CephOSDDown"}, query_words("one ceph mon left"))
+    >>> round(shares["a"], 3), round(shares["b"], 3)
+    (0.387, 0.116)
     """
-    parts = [_singular(w) for w in _CAMEL.findall(title) if len(w) >= 3]
-    return sum(1 for w in parts if w in words) / len(parts) if parts else 0.0
+    parts = {doc: _title_words(title) for doc, title in titles.items()}
+    df = Counter(w for words_of in parts.values() for w in set(words_of))
+    n = len(parts)
+    idf = {w: math.log(1 + (n - f + 0.5) / (f + 0.5)) for w, f in df.items()}
+    return {
+        doc: sum(idf[w] for w in ws if w in words) / total if (total := sum(idf[w] for w in ws)) else 0.0
+        for doc, ws in parts.items()
+    }
+
+
+@functools.lru_cache(maxsize=65536)
+def _title_words(title: str) -> tuple[str, ...]:
+    """A title's words that count (a title recurs in many searches, so they are kept)."""
+    return tuple(_singular(w) for w in _CAMEL.findall(title) if len(w) >= 3)
 
 
 _WORD = re.compile(r"[A-Za-z0-9]+")
@@ -272,6 +292,10 @@ _CAMEL = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
 def _singular(word: str) -> str:
     word = word.lower()
     return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word
+
+
+def _title(c: _Candidate) -> str:
+    return (c.document.name or "") if c.document else ""
 
 
 def _kind(c: _Candidate) -> str:

@@ -27,7 +27,7 @@ from retrieval.config import preset
 from retrieval.doctor import check, repair
 from retrieval.embeddings import CachedEmbedder, SentenceTransformerEmbedder
 from retrieval.indexer import SectionIndexer
-from retrieval.search import Searcher, query_words, title_share
+from retrieval.search import Searcher, query_words, title_shares
 from retrieval.vector_index import VectorIndex, VectorPoint
 from tests.retrieval.conftest import CORPUS, ROOT
 
@@ -129,9 +129,18 @@ def test_a_service_in_play_lifts_its_runbooks(estate: Estate) -> None:
 def test_title_words_in_the_query_lift_a_runbook_by_their_share() -> None:
     words = query_words("only one ceph mon left running; storageClassName")
     assert {"ceph", "mon", "storage", "class", "name"} <= words
-    assert title_share("CephMonQuorumLost", words) == 0.5
-    assert title_share("CephMonQuorumAtRisk", words) == pytest.approx(2 / 4)  # "At" is too short to count
-    assert title_share("", words) == 0.0
+    # titles with no word in common weigh each word alike: plain shares
+    alone = title_shares({"lost": "CephMonQuorumLost", "none": "", "other": "KubeletDown"}, words)
+    assert alone == {"lost": 0.5, "none": 0.0, "other": 0.0}
+    assert title_shares({"risk": "CephMonQuorumAtRisk"}, words)["risk"] == pytest.approx(2 / 4)  # "At" is too short
+
+
+def test_a_title_word_common_among_the_candidates_counts_less_than_a_rare_one() -> None:
+    titles = {"osd": "CephOSDDown", "mon": "CephMonDown", "mgr": "CephMgrDown", "odf": "ODFCorePodRestarted"}
+    common = title_shares(titles, query_words("ceph is unhappy"))["mon"]  # "ceph" is in three titles of four
+    rare = title_shares(titles, query_words("a mon is unhappy"))["mon"]  # "mon" in one
+    assert 0 < common < 1 / 3 < rare < 1
+    assert title_shares(titles, query_words("pod restarted"))["odf"] == pytest.approx(2 / 4)  # all equally rare
 
 
 def test_title_words_boost_multiplies_the_fused_score(estate: Estate) -> None:
@@ -140,12 +149,14 @@ def test_title_words_boost_multiplies_the_fused_score(estate: Estate) -> None:
     before = {h.node_id: h.score for h in plain.search(question, k=10)}
     boosted = [h for h in estate.searcher.search(question, k=10) if "title words" in h.boosts]
     assert boosted
-    for hit in boosted:
+    compared = [hit for hit in boosted if hit.node_id in before]
+    assert compared
+    for hit in compared:
+        lift = hit.score / before[hit.node_id]
+        assert 1 < lift <= 1 + preset().title_words_boost + 1e-9
         title = estate.store.get_node(hit.document_id).name  # type: ignore[union-attr]
-        share = title_share(title or "", query_words(question))
-        assert share > 0
-        if hit.node_id in before:
-            assert hit.score == pytest.approx(before[hit.node_id] * (1 + preset().title_words_boost * share))
+        if all(w in query_words(question) for w in query_words(title or "")):
+            assert lift == pytest.approx(1 + preset().title_words_boost)
 
 
 def test_a_vector_whose_section_is_gone_is_skipped_and_k_is_still_filled(estate: Estate) -> None:
