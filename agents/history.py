@@ -28,13 +28,15 @@ from agents.config import DiagnosisConfig
 from agents.reads import linked_events
 from agents.records import CHANGE_KINDS, CandidateKind
 from graph.model import Node
-from graph.schema import NodeLabel, RelType, label_of
+from graph.schema import EVENT_LINKS, NodeLabel, RelType, label_of
 from graph.store import GraphStore
 
 _ENTITY_CAUSES = {NodeLabel.SERVICE, NodeLabel.RESOURCE, NodeLabel.API, NodeLabel.SYSTEM}
 #: past cases with a known cause: ingested incidents, and anomalies whose cause feedback memory confirmed
 _CASE_LABELS = (NodeLabel.INCIDENT, NodeLabel.ANOMALY)
 MAX_INCIDENTS = 5000
+#: a past case's cause, and the entities it affected
+_CASE_LINKS = (RelType.CAUSED_BY, *sorted(EVENT_LINKS))
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,27 +96,38 @@ def cause_kind(cause_id: str) -> CandidateKind | None:
     return None
 
 
+def _cases(store: GraphStore, start: datetime, end: datetime, exclude: Collection[str]) -> list[Node]:
+    """Current past cases with ``start <= at < end``, by (at, id), at most ``MAX_INCIDENTS`` of each label.
+
+    One read per label, so frequent diagnosed anomalies cannot crowd incidents out of the limit (both
+    stores index events by kind and time: the read visits the cases, not the period's other events).
+    """
+    found = [e.node for label in _CASE_LABELS for e in store.events((label,), start, end, limit=MAX_INCIDENTS)]
+    return [n for n in found if n.id not in exclude]
+
+
 def _past_incidents(
     store: GraphStore, detected_at: datetime, config: DiagnosisConfig, exclude: Collection[str]
 ) -> list[PastIncident]:
-    start, end = detected_at - config.history, detected_at - config.history_margin
-    # one query per label: frequent diagnosed anomalies must not crowd incidents out of the limit
-    events = [e for label in _CASE_LABELS for e in store.events((label,), start, end, limit=MAX_INCIDENTS)]
-    events = [e for e in events if e.node.id not in exclude]
-    if not events:
+    cases = _cases(store, detected_at - config.history, detected_at - config.history_margin, exclude)
+    if not cases:
         return []
-    causes = [e for e in store.incident_edges([e.node.id for e in events], "out", (RelType.CAUSED_BY,))
-              if e.dst not in exclude]
+    links = store.incident_edges([n.id for n in cases], "out", _CASE_LINKS)
+    affected: dict[str, set[str]] = defaultdict(set)
+    for edge in links:
+        if edge.type in EVENT_LINKS:
+            affected[edge.src].add(edge.dst)
+    causes = [e for e in links if e.type is RelType.CAUSED_BY and e.dst not in exclude]
     targets = cause_targets(store, {e.dst for e in causes})
-    by_incident = {e.node.id: e for e in events}
+    by_case = {n.id: n for n in cases}
     out: list[PastIncident] = []
     for edge in causes:
         kind = cause_kind(edge.dst)
-        incident = by_incident.get(edge.src)
-        if kind is None or incident is None or incident.node.at is None:
+        case = by_case.get(edge.src)
+        if kind is None or case is None or case.at is None:
             continue
         entity = edge.dst if kind is CandidateKind.DEPENDENCY_FAILURE else targets.get(edge.dst)
-        out.append(PastIncident(edge.src, incident.node.at, frozenset(incident.services), edge.dst, kind, entity))
+        out.append(PastIncident(edge.src, case.at, frozenset(affected[edge.src]), edge.dst, kind, entity))
     return sorted(_without_repeats(out, config.history_margin), key=lambda i: (i.at, i.id))
 
 

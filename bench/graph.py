@@ -45,7 +45,7 @@ from bench.neo4j_server import Neo4jServer, server_rss_mib, wipe
 from bench.report import RunResult, cpu_name, load_table, query_table, section, targets_table, write_section
 from graph.errors import VidyaError
 from graph.factory import BACKENDS, GraphConfig, open_store
-from graph.sqlite_schema import CACHE_MIB, MMAP_MIB, SCHEMA_VERSION, WAL_CHECKPOINT_PAGES
+from graph.sqlite_schema import CACHE_MIB, MMAP_MIB, PAGE_SIZE, SCHEMA_VERSION, WAL_CHECKPOINT_PAGES
 from graph.store import GraphStore
 
 Keep = Callable[[RunResult], None]
@@ -186,8 +186,8 @@ def machine(neo4j: str | None, args: argparse.Namespace, results: list[RunResult
     lines = [
         f"- CPU: {cpu_name()}, {os.cpu_count()} cores; RAM {mem:.0f} GiB; {platform.system()} {platform.release()}",
         f"- Python {platform.python_version()}, SQLite {sqlite3.sqlite_version} (WAL, synchronous=NORMAL, "
-        f"page cache {CACHE_MIB} MiB, memory map {MMAP_MIB} MiB, checkpoint every {WAL_CHECKPOINT_PAGES:,} "
-        f"log pages, schema version {SCHEMA_VERSION})",
+        f"pages of {PAGE_SIZE // 1024} KiB, page cache {CACHE_MIB} MiB, memory map {MMAP_MIB} MiB, checkpoint every "
+        f"{WAL_CHECKPOINT_PAGES:,} log pages, schema version {SCHEMA_VERSION})",
         f"- write batches of {args.batch_size:,} records; {args.samples} timed samples per query "
         f"after {args.warmup} warm-up runs",
     ]

@@ -66,6 +66,8 @@ SCHEMA: list[str] = [
     f"CREATE INDEX vidya_node_name IF NOT EXISTS FOR (n:{N}) ON (n.name)",
     f"CREATE INDEX vidya_node_source IF NOT EXISTS FOR (n:{N}) ON (n.source)",
     f"CREATE INDEX vidya_node_at IF NOT EXISTS FOR (n:{N}) ON (n.at)",
+    # events of some kinds in a time window (timelines, past cases): the kind first, then the range
+    f"CREATE INDEX vidya_node_label_at IF NOT EXISTS FOR (n:{N}) ON (n.label, n.at)",
     *_per_type("CREATE INDEX vidya_rel_{t}_id IF NOT EXISTS FOR ()-[r:{T}]-() ON (r.id)").values(),
     *_per_type("CREATE INDEX vidya_rel_{t}_source IF NOT EXISTS FOR ()-[r:{T}]-() ON (r.source)").values(),
     f"CREATE FULLTEXT INDEX {TEXT_INDEX} IF NOT EXISTS FOR (n:{'|'.join(TEXT_INDEX_LABELS)}) "

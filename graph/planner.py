@@ -22,7 +22,7 @@ from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import islice
-from typing import NamedTuple, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from graph.model import Edge, Node, Provenance, WriteStats
 from graph.schema import RELS, label_of
@@ -174,11 +174,10 @@ def plan_edges(
     edges in the batch's functional groups.
     """
     plan = EdgePlan()
-    inserted: dict[str, list[datetime | None]] = {}
-    by_id: dict[str, Edge] = {}
+    # edge id -> [edge, valid_from, valid_to] of each new version (the list becomes its EdgeInsert)
+    inserted: dict[str, list[Any]] = {}
     for edge in edges:
         edge_id = edge.id
-        by_id[edge_id] = edge
         state = current.get(edge_id) if current else None
         if state is not None and state.content_hash == edge.content_hash:
             if state.source == edge.provenance.source:
@@ -190,13 +189,12 @@ def plan_edges(
         if state is not None:
             plan.retires.append((edge_id, state.valid_to or valid_from or now))
             valid_from = valid_from or now
-        elif valid_from is None and edge_id in history:
+        elif valid_from is None and history and edge_id in history:
             valid_from = now
-        inserted[edge_id] = [valid_from, edge.valid_to]
-    order = list(inserted)  # insertion order: the batch order of the edges to insert
-    _supersede(by_id, inserted, order, siblings, plan, now)
+        inserted[edge_id] = [edge, valid_from, edge.valid_to]
+    _supersede(inserted, siblings, plan, now)
     # tuple.__new__ skips the keyword parsing of the named tuple's own constructor (same record)
-    plan.inserts = [_new_tuple(EdgeInsert, (by_id[edge_id], *interval)) for edge_id, interval in inserted.items()]
+    plan.inserts = [_new_tuple(EdgeInsert, slot) for slot in inserted.values()]
     return plan
 
 
@@ -209,16 +207,10 @@ class _Slot:
     closed: bool = False
 
 
-def _supersede(
-    by_id: dict[str, Edge],
-    inserted: dict[str, list[datetime | None]],
-    order: list[str],
-    siblings: list[EdgeState],
-    plan: EdgePlan,
-    now: datetime,
-) -> None:
-    """Apply functional-type supersession to the new versions and their siblings."""
-    new_ids = [i for i in order if by_id[i].type in FUNCTIONAL]
+def _supersede(inserted: dict[str, list[Any]], siblings: list[EdgeState], plan: EdgePlan, now: datetime) -> None:
+    """Apply functional-type supersession to the new versions (``[edge, valid_from, valid_to]`` by id) and their siblings."""
+    # in insertion order: the batch order of the edges to insert
+    new_ids = [i for i, slot in inserted.items() if slot[0].type in FUNCTIONAL]
     if not new_ids:  # siblings are only ever closed by a new functional edge
         return
     replaced = {edge_id for edge_id, _ in plan.retires}
@@ -226,10 +218,10 @@ def _supersede(
     for sib in siblings:
         if sib.id not in replaced and sib.id not in inserted:
             groups[(sib.src, sib.type)].append(_Slot(sib.id, sib.valid_from, sib.valid_to, new=False))
-    new_ids.sort(key=lambda i: (inserted[i][0] is not None, inserted[i][0] or now))
+    new_ids.sort(key=lambda i: (inserted[i][1] is not None, inserted[i][1] or now))
     for edge_id in new_ids:
-        edge = by_id[edge_id]
-        slot = _Slot(edge_id, inserted[edge_id][0], inserted[edge_id][1], new=True)
+        edge = inserted[edge_id][0]
+        slot = _Slot(edge_id, inserted[edge_id][1], inserted[edge_id][2], new=True)
         group = groups[(edge.src, str(edge.type))]
         if slot.valid_from is None and group:
             # an undated successor starts now, or it would overlap its predecessor in as_of reads
@@ -246,6 +238,6 @@ def _supersede(
     for group in groups.values():
         for slot in group:
             if slot.new:
-                inserted[slot.id][:] = [slot.valid_from, slot.valid_to]
+                inserted[slot.id][1:] = [slot.valid_from, slot.valid_to]
             elif slot.closed and slot.valid_to is not None:
                 plan.closes.append((slot.id, slot.valid_to))

@@ -10,6 +10,10 @@ unique index over ``(id, 0 for the current version else seq)`` both finds
 every version of an edge and keeps at most one current version per id. The
 adjacency indexes (``edges_out``, ``edges_in``) hold every column a traversal
 step reads, so a step never visits the edge rows themselves.
+
+An edge row names its provenance (source, location, ingest run and time) by an
+integer key into ``edge_provenance``: a batch shares a few provenance records
+between thousands of edges, so the rows and the per-source index stay small.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from graph.errors import StoreError
 from graph.model import Edge, Node, Provenance, trusted_edge, trusted_node, trusted_provenance
 from graph.schema import NodeLabel, RelType
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 DDL = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -59,20 +63,23 @@ CREATE TABLE IF NOT EXISTS edges (
     props TEXT NOT NULL,
     valid_from TEXT,
     valid_to TEXT,
-    source TEXT NOT NULL,
-    source_location TEXT,
-    run_id TEXT NOT NULL,
-    ingested_at TEXT NOT NULL,
+    prov INTEGER NOT NULL,
     recorded_at TEXT NOT NULL,
     retired_at TEXT,
     content_hash TEXT NOT NULL
 );
 CREATE UNIQUE INDEX IF NOT EXISTS edges_id ON edges(id, (CASE WHEN retired_at IS NULL THEN 0 ELSE seq END));
-DROP INDEX IF EXISTS edges_src;
-DROP INDEX IF EXISTS edges_dst;
 CREATE INDEX IF NOT EXISTS edges_out ON edges(src, type, dst, retired_at, valid_to, valid_from);
 CREATE INDEX IF NOT EXISTS edges_in ON edges(dst, type, src, retired_at, valid_to, valid_from);
-CREATE INDEX IF NOT EXISTS edges_source ON edges(source);
+CREATE INDEX IF NOT EXISTS edges_prov ON edges(prov);
+CREATE TABLE IF NOT EXISTS edge_provenance (
+    k INTEGER PRIMARY KEY,
+    source TEXT NOT NULL,
+    source_location TEXT,
+    run_id TEXT NOT NULL,
+    ingested_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS edge_provenance_source ON edge_provenance(source, run_id, ingested_at);
 """
 
 #: page cache per connection: the indexes of a ~1M-edge estate fit (the 2 MiB default
@@ -81,15 +88,20 @@ CACHE_MIB = 256
 #: reads go through a memory map of up to this much of the file
 MMAP_MIB = 1024
 #: the write-ahead log is copied into the database (and synced) once it holds this many
-#: pages (the default 1000 syncs after nearly every bulk batch: a batch of new edges dirties
-#: pages all over the id index, and a page rewritten by several batches is copied once)
-WAL_CHECKPOINT_PAGES = 16384
+#: pages, 64 MiB (the default 1000 syncs after nearly every bulk batch: a batch of new edges
+#: dirties pages all over the id index, and a page rewritten by several batches is copied once)
+WAL_CHECKPOINT_PAGES = 8192
+#: the page size of a new file (an existing file keeps its own): fewer, fuller b-tree pages
+#: for the edge indexes, and fewer page splits when a bulk load inserts ids all over them
+PAGE_SIZE = 8192
 PRAGMAS = (
+    # before the journal mode: the first write fixes the page size, and WAL mode cannot change it
+    f"PRAGMA page_size={PAGE_SIZE}",
     "PRAGMA journal_mode=WAL",
     "PRAGMA synchronous=NORMAL",
     f"PRAGMA wal_autocheckpoint={WAL_CHECKPOINT_PAGES}",
     # after a checkpoint the log file is cut back to this size rather than left at its peak
-    f"PRAGMA journal_size_limit={WAL_CHECKPOINT_PAGES * 4096}",
+    f"PRAGMA journal_size_limit={WAL_CHECKPOINT_PAGES * PAGE_SIZE}",
     "PRAGMA foreign_keys=OFF",
     f"PRAGMA cache_size=-{CACHE_MIB * 1024}",
     "PRAGMA temp_store=MEMORY",
@@ -105,15 +117,15 @@ _NODE_FIELDS = NODE_COLUMNS.split(", ")
 NODE_SELECT = ", ".join(f"n.{c}" for c in _NODE_FIELDS)
 #: an edge row with its endpoints' text ids, in the order :func:`row_edge` reads
 EDGE_SELECT = (
-    "e.id, e.type, a.id, b.id, e.key, e.props, e.valid_from, e.valid_to, e.source, e.source_location, "
-    "e.run_id, e.ingested_at, e.recorded_at, e.retired_at"
+    "e.id, e.type, a.id, b.id, e.key, e.props, e.valid_from, e.valid_to, p.source, p.source_location, "
+    "p.run_id, p.ingested_at, e.recorded_at, e.retired_at"
 )
-#: the tables of :data:`EDGE_SELECT`: edges with both endpoint nodes
-EDGE_FROM = "edges e JOIN nodes a ON a.rid = e.src JOIN nodes b ON b.rid = e.dst"
-EDGE_INSERT_COLUMNS = (
-    "id, type, src, dst, key, props, valid_from, valid_to, source, source_location, "
-    "run_id, ingested_at, recorded_at, retired_at, content_hash"
+#: the tables of :data:`EDGE_SELECT`: edges with both endpoint nodes and their provenance
+EDGE_FROM = (
+    "edges e JOIN nodes a ON a.rid = e.src JOIN nodes b ON b.rid = e.dst JOIN edge_provenance p ON p.k = e.prov"
 )
+#: the columns a new edge version is inserted with (``retired_at`` starts NULL)
+EDGE_INSERT_COLUMNS = "id, type, src, dst, key, props, valid_from, valid_to, prov, recorded_at, content_hash"
 
 
 def check_version(conn: sqlite3.Connection, where: str) -> None:
@@ -176,33 +188,41 @@ def node_row(node: Node, recorded_at: str | None) -> tuple[Any, ...]:
 
 
 def edge_rows(
-    inserts: Iterable[tuple[Edge, datetime | None, datetime | None]], rids: dict[str, int], recorded_at: str | None
+    inserts: Iterable[tuple[Edge, datetime | None, datetime | None]],
+    rids: dict[str, int],
+    prov_key: Callable[[Provenance], int],
+    recorded_at: str | None,
 ) -> list[tuple[Any, ...]]:
-    """The insert rows of edge versions, ``(edge, valid_from, valid_to)`` each; ``rids`` maps endpoint ids to rids.
+    """The insert rows of edge versions, ``(edge, valid_from, valid_to)`` each.
 
-    A batch shares a few provenance records between thousands of edges: each is encoded once.
-    The stored hash is of what the caller asserted, not of the interval the planner stored:
-    the planner compares it with the next assertion, so re-sending the same record is a no-op.
+    ``rids`` maps endpoint ids to rids and ``prov_key`` a provenance record to its
+    ``edge_provenance`` key; a batch shares a few provenance records between thousands of
+    edges, so each is looked up once. The stored hash is of what the caller asserted, not of
+    the interval the planner stored: the planner compares it with the next assertion, so
+    re-sending the same record is a no-op.
     """
-    provenance: dict[int, tuple[Any, ...]] = {}
+    keys: dict[int, int] = {}
+    types = _TYPE_TEXT
     rows: list[tuple[Any, ...]] = []
     append = rows.append
     for edge, valid_from, valid_to in inserts:
         p = edge.provenance
-        tail = provenance.get(id(p))
-        if tail is None:  # the edges hold the record, so its id() is not reused while this runs
-            tail = provenance[id(p)] = (p.source, p.location, p.run_id, ts(p.ingested_at), recorded_at, None)
+        key = keys.get(id(p))
+        if key is None:  # the edges hold the record, so its id() is not reused while this runs
+            key = keys[id(p)] = prov_key(p)
         props = edge.props
         append((
-            edge.id, str(edge.type), rids[edge.src], rids[edge.dst], edge.key, _DUMP(props) if props else "{}",
+            edge.id, types[edge.type], rids[edge.src], rids[edge.dst], edge.key, _DUMP(props) if props else "{}",
             None if valid_from is None else ts(valid_from), None if valid_to is None else ts(valid_to),
-            *tail, edge.content_hash,
+            key, recorded_at, edge.content_hash,
         ))
     return rows
 
 
 _LABELS = {str(label): label for label in NodeLabel}
 _TYPES = {str(type_): type_ for type_ in RelType}
+#: the stored text of each type (a plain ``str``: binding an enum member costs an adapter lookup)
+_TYPE_TEXT: dict[RelType, str] = {type_: str(type_) for type_ in RelType}
 # Decoded values shared between rows: the rows of one read repeat a few times and sources
 # (datetimes and provenance records are immutable, so sharing them is safe).
 _TIMES: dict[str, datetime] = {}

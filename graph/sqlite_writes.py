@@ -9,6 +9,7 @@ from datetime import datetime
 
 from graph.model import Edge, Node, Provenance, WriteStats
 from graph.planner import (
+    FUNCTIONAL,
     EdgeState,
     NodeState,
     chunks,
@@ -47,14 +48,16 @@ _UNLESS_REFERENCED = (
     " AND NOT (placeholder = 1 AND EXISTS (SELECT 1 FROM edges e WHERE (e.src = nodes.rid OR e.dst = nodes.rid) "
     "AND e.retired_at IS NULL))"
 )
-#: every stored version of the given edge ids, with its source node's text id
+#: every stored version of the given edge ids, with its source node's text id and its source
 _VERSIONS = (
-    "SELECT e.id, a.id, e.type, e.content_hash, e.source, e.valid_from, e.valid_to, e.retired_at IS NULL "
-    "FROM edges e JOIN nodes a ON a.rid = e.src WHERE e.id IN (SELECT value FROM json_each(?))"
+    "SELECT e.id, a.id, e.type, e.content_hash, p.source, e.valid_from, e.valid_to, e.retired_at IS NULL "
+    "FROM edges e JOIN nodes a ON a.rid = e.src JOIN edge_provenance p ON p.k = e.prov "
+    "WHERE e.id IN (SELECT value FROM json_each(?))"
 )
 _SIBLINGS = (
-    "SELECT e.id, a.id, e.type, e.content_hash, e.source, e.valid_from, e.valid_to, 1 "
-    "FROM edges e JOIN nodes a ON a.rid = e.src WHERE e.retired_at IS NULL AND (e.src, e.type) IN "
+    "SELECT e.id, a.id, e.type, e.content_hash, p.source, e.valid_from, e.valid_to, 1 "
+    "FROM edges e JOIN nodes a ON a.rid = e.src JOIN edge_provenance p ON p.k = e.prov "
+    "WHERE e.retired_at IS NULL AND (e.src, e.type) IN "
     "(SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?)) "
     "AND (? IS NULL OR e.valid_to IS NULL OR e.valid_to > ?)"
 )
@@ -62,7 +65,13 @@ _UPDATE_NODE = (
     "UPDATE nodes SET label = ?, name = ?, props = ?, at = ?, valid_from = ?, valid_to = ?, placeholder = ?, "
     "source = ?, source_location = ?, run_id = ?, ingested_at = ?, retired_at = NULL, content_hash = ? WHERE id = ?"
 )
-_INSERT_EDGE = f"INSERT INTO edges ({EDGE_INSERT_COLUMNS}) VALUES ({', '.join('?' * 15)})"
+_INSERT_EDGE = f"INSERT INTO edges ({EDGE_INSERT_COLUMNS}) VALUES ({', '.join('?' * len(EDGE_INSERT_COLUMNS.split(',')))})"
+_FIND_PROVENANCE = (
+    "SELECT k FROM edge_provenance WHERE source = ? AND run_id = ? AND ingested_at = ? AND source_location IS ?"
+)
+_INSERT_PROVENANCE = "INSERT INTO edge_provenance(source, run_id, ingested_at, source_location) VALUES (?, ?, ?, ?)"
+#: the edges of a source, as a condition on ``edges``
+_OF_SOURCE = "prov IN (SELECT k FROM edge_provenance WHERE source = :source)"
 _IN_IDS = "IN (SELECT value FROM json_each(?))"
 #: edges planned and written per round of statements: a bigger round looks up each endpoint
 #: shared by its edges (an environment, a service) once, and costs fewer statements
@@ -77,6 +86,8 @@ class SqliteBatch:
         self.now = now
         self._now = ts(now)
         self.stats = WriteStats()
+        #: edge_provenance keys used in this transaction, by (source, run_id, ingested_at, location)
+        self._provenance: dict[tuple[str, str, str | None, str | None], int] = {}
 
     def upsert_nodes(self, nodes: Iterable[Node]) -> None:
         for chunk in chunks(nodes):
@@ -99,38 +110,56 @@ class SqliteBatch:
             rids = self._endpoints(chunk)
             current: dict[str, EdgeState] = {}
             history: set[str] = set()
-            for state, is_current in self._edge_states(_VERSIONS, ids_param({e.id for e in chunk})):
+            # the chunk's ids are distinct (last_wins): no set to build, nothing to sort
+            for state, is_current in self._edge_states(_VERSIONS, ids_param([e.id for e in chunk])):
                 history.add(state.id)
                 if is_current:
                     current[state.id] = state
-            groups = sorted([rids[src], type_] for src, type_ in functional_groups(chunk))
-            siblings = self._siblings(json.dumps(groups), supersedes_from(chunk)) if groups else []
+            functional = [e for e in chunk if e.type in FUNCTIONAL]
+            groups = sorted([rids[src], type_] for src, type_ in functional_groups(functional))
+            siblings = self._siblings(json.dumps(groups), supersedes_from(functional)) if groups else []
             plan = plan_edges(chunk, current, history, siblings, self.now)
-            self._conn.executemany(
-                "UPDATE edges SET retired_at = ?, valid_to = ? WHERE id = ? AND retired_at IS NULL",
-                [(self._now, ts(valid_to), edge_id) for edge_id, valid_to in plan.retires],
-            )
-            self._conn.executemany(
-                "UPDATE edges SET valid_to = ? WHERE id = ? AND retired_at IS NULL",
-                [(ts(valid_to), edge_id) for edge_id, valid_to in plan.closes],
-            )
-            self._conn.executemany(
-                "UPDATE edges SET source = ?, source_location = ?, run_id = ?, ingested_at = ? "
-                "WHERE id = ? AND retired_at IS NULL",
-                [(*_provenance_row(e), e.id) for e in plan.reprovenance],
-            )
-            self._conn.executemany(_INSERT_EDGE, edge_rows(plan.inserts, rids, self._now))
+            if plan.retires:
+                self._conn.executemany(
+                    "UPDATE edges SET retired_at = ?, valid_to = ? WHERE id = ? AND retired_at IS NULL",
+                    [(self._now, ts(valid_to), edge_id) for edge_id, valid_to in plan.retires],
+                )
+            if plan.closes:
+                self._conn.executemany(
+                    "UPDATE edges SET valid_to = ? WHERE id = ? AND retired_at IS NULL",
+                    [(ts(valid_to), edge_id) for edge_id, valid_to in plan.closes],
+                )
+            if plan.reprovenance:
+                self._conn.executemany(
+                    "UPDATE edges SET prov = ? WHERE id = ? AND retired_at IS NULL",
+                    [(self._provenance_key(e.provenance), e.id) for e in plan.reprovenance],
+                )
+            self._conn.executemany(_INSERT_EDGE, edge_rows(plan.inserts, rids, self._provenance_key, self._now))
             self.stats.add(plan.stats())
+
+    def _provenance_key(self, prov: Provenance) -> int:
+        """The ``edge_provenance`` key of a provenance record, added if it is new."""
+        values = (prov.source, prov.run_id, ts(prov.ingested_at), prov.location)
+        key = self._provenance.get(values)
+        if key is None:
+            row = self._conn.execute(_FIND_PROVENANCE, values).fetchone()
+            key = row[0] if row is not None else self._conn.execute(_INSERT_PROVENANCE, values).lastrowid
+            assert key is not None  # an INSERT always sets lastrowid
+            self._provenance[values] = key
+        return key
 
     def _endpoints(self, chunk: list[Edge]) -> dict[str, int]:
         """The rid of every endpoint of ``chunk``, after adding stand-ins for the missing ones."""
-        ends = {e.src for e in chunk} | {e.dst for e in chunk}
+        ends = {e.src for e in chunk}
+        ends.update([e.dst for e in chunk])
         rids: dict[str, int] = {}
         revive: set[str] = set()
-        for id_, rid, retired_stub in self._conn.execute(_ENDS, (ids_param(ends),)):
+        for id_, rid, retired_stub in self._conn.execute(_ENDS, (ids_param(list(ends)),)):
             rids[id_] = rid
             if retired_stub:
                 revive.add(id_)
+        if len(rids) == len(ends) and not revive:  # every endpoint is there: no stand-in to add
+            return rids
         # only endpoints that are missing (or retired placeholders to revive) need a stand-in
         stubs = placeholders(chunk, skip=rids.keys() - revive)
         if stubs:
@@ -155,18 +184,26 @@ class SqliteBatch:
         self, source: str, *, keep_nodes: Collection[str] = (), keep_edges: Collection[str] = ()
     ) -> None:
         # edges first: a placeholder stays while a current edge still points at it
-        for table, keep, extra in (("edges", keep_edges, ""), ("nodes", keep_nodes, _UNLESS_REFERENCED)):
+        for table, keep, of_source, extra in (
+            ("edges", keep_edges, _OF_SOURCE, ""),
+            ("nodes", keep_nodes, "source = :source", _UNLESS_REFERENCED),
+        ):
             cur = self._conn.execute(
                 f"UPDATE {table} SET retired_at = :now, valid_to = COALESCE(valid_to, :now) "
-                f"WHERE source = :source AND retired_at IS NULL "
+                f"WHERE {of_source} AND retired_at IS NULL "
                 f"AND id NOT IN (SELECT value FROM json_each(:keep)){extra}",
                 {"now": self._now, "source": source, "keep": ids_param(list(keep))},
             )
             self.stats.retired += cur.rowcount
 
     def delete_source(self, source: str) -> None:
-        cur = self._conn.execute("DELETE FROM edges WHERE source = ?", (source,))
+        cur = self._conn.execute(f"DELETE FROM edges WHERE {_OF_SOURCE}", {"source": source})
         self.stats.deleted += cur.rowcount
+        self._conn.execute(
+            "DELETE FROM edge_provenance WHERE source = ? AND NOT EXISTS (SELECT 1 FROM edges WHERE prov = k)",
+            (source,),
+        )
+        self._provenance.clear()
         referenced = self._conn.execute(
             "SELECT n.rid, n.id FROM nodes n WHERE n.source = ? AND EXISTS "
             "(SELECT 1 FROM edges e WHERE e.src = n.rid OR e.dst = n.rid)",
@@ -180,8 +217,8 @@ class SqliteBatch:
     def _demote(self, rid: int, node_id: str) -> None:
         """Turn a node into a placeholder owned by the first edge (by source, id) that names it."""
         row = self._conn.execute(
-            "SELECT source, source_location, run_id, ingested_at FROM edges WHERE src = ? OR dst = ? "
-            "ORDER BY source, id LIMIT 1",
+            "SELECT p.source, p.source_location, p.run_id, p.ingested_at FROM edges e "
+            "JOIN edge_provenance p ON p.k = e.prov WHERE e.src = ? OR e.dst = ? ORDER BY p.source, e.id LIMIT 1",
             (rid, rid),
         ).fetchone()
         prov = Provenance(source=row[0], run_id=row[2], location=row[1], ingested_at=datetime.fromisoformat(row[3]))
@@ -193,11 +230,6 @@ class SqliteBatch:
             (prov.source, prov.location, prov.run_id, row[3], stub.content_hash, node_id),
         )
         self.stats.updated += 1
-
-
-def _provenance_row(edge: Edge) -> tuple[str | None, ...]:
-    p = edge.provenance
-    return (p.source, p.location, p.run_id, ts(p.ingested_at))
 
 
 def _node_update(node: Node) -> tuple[object, ...]:
