@@ -14,6 +14,7 @@ dependency's alert.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
@@ -54,6 +55,10 @@ class Suspect:
     still_firing: bool | None = None
     #: how many different alerts (by name) the candidate's entity raised from its first alert to detection
     symptom_names: int = 0
+    #: an alert on the changed entity after the change names it (its version, flag, key): ``None`` when none alerted
+    named: bool | None = None
+    #: another change on the same entity is named by its alerts, this one is not
+    rival_named: bool = False
 
     @property
     def kind(self) -> CandidateKind:
@@ -192,7 +197,40 @@ def _change_suspect(ctx: _Context, change: ChangeEvent, *, slow_burn: bool = Fal
     own = [a for a in ctx.timeline.alerts_on(change.entity, change.at - ctx.skew, ctx.detected) if not a.traffic]
     if own:
         _persistence(ctx, suspect, min(own, key=lambda a: (a.at, a.node.id)))
+        names = change_names(change)
+        suspect.named = bool(names) and any(names & alert_tokens(a) for a in own)
     return suspect
+
+
+_NAME_PROPS = ("version", "flag", "config", "migration_version", "script")
+_TOKEN_SPLIT = re.compile(r"[\s,;=()\[\]{}\"'`]+")
+
+
+def change_names(change: ChangeEvent) -> set[str]:
+    """What an alert would name the change by: a deploy's version, a flag or config key, a schema version."""
+    props = change.node.props
+    names = {str(props[p]) for p in _NAME_PROPS if props.get(p)}
+    if change.kind is CandidateKind.CONFIG:
+        keys = props.get("changed_keys")
+        names |= {str(k) for k in keys} if isinstance(keys, list) else set()
+    return {n for n in names if len(n) >= 2}
+
+
+def alert_tokens(alert: AlertEvent) -> set[str]:
+    """The words of an alert's labels and annotations (a release, a flag, a key it names)."""
+    out: set[str] = set()
+    for key, value in alert.node.props.items():
+        if isinstance(value, str) and (key.startswith(("label:", "annotation:")) or key in ("summary", "description")):
+            out.update(_TOKEN_SPLIT.split(value))
+    return out
+
+
+def mark_rivals(suspects: list[Suspect]) -> None:
+    """A change whose entity's alerts name another change on it, and not this one, is marked ``rival_named``."""
+    named = {s.change.entity for s in suspects if s.change is not None and s.named}
+    for suspect in suspects:
+        if suspect.change is not None and suspect.change.entity in named and not suspect.named:
+            suspect.rival_named = True
 
 
 def _alert_suspect(ctx: _Context, kind: CandidateKind, alert: AlertEvent) -> Suspect:
@@ -337,22 +375,45 @@ def build_suspects(anomaly: Anomaly, topo: Topology, timeline: Timeline, config:
     return suspects
 
 
+def stale_failures(anomaly: Anomaly, topo: Topology, timeline: Timeline, config: DiagnosisConfig) -> dict[str, AlertEvent]:
+    """Entities whose first alert came ``stale_change_minutes`` or more after their latest change in the window.
+
+    That change explains the alert only weakly; an older change may be the slow burn behind it.
+    """
+    ctx, out = _Context(anomaly, topo, timeline, config), {}
+    stale = timedelta(minutes=config.weights.stale_change_minutes)
+    for entity in sorted({topo.root, *topo.down}):
+        alerts = [a for a in timeline.alerts_on(entity, timeline.start, ctx.detected) if not a.traffic]
+        first = min(alerts, key=lambda a: (a.at, a.node.id)) if alerts else None
+        change = ctx.changed_before(entity, first.at) if first else None
+        if first is not None and change is not None and first.at - change.at >= stale:
+            out[entity] = first
+    return out
+
+
 def slow_burn_suspects(
     anomaly: Anomaly, topo: Topology, timeline: Timeline, config: DiagnosisConfig, suspects: list[Suspect],
-    earlier: list[ChangeEvent],
+    earlier: list[ChangeEvent], stale: dict[str, AlertEvent],
 ) -> list[Suspect]:
-    """Changes from before the window on dependencies that now fail: candidates of their own (slow burns).
+    """Changes from before the window on entities that now fail: candidates of their own (slow burns).
 
-    The failing dependency's candidate is marked: it did change, just earlier.
+    The entities: failing dependencies, alerting or triangulated from their callers (whose candidate is
+    marked: it did change, just earlier), and ``stale`` ones (their change in the window came long before
+    their alert).
     """
     ctx = _Context(anomaly, topo, timeline, config)
     out: list[Suspect] = []
+    failing = {entity: alert.at for entity, alert in stale.items()}
     for suspect in suspects:
-        if suspect.kind is not CandidateKind.DEPENDENCY_FAILURE or suspect.alert is None:
+        entity, since = suspect.candidate.entity, suspect.candidate.at
+        if suspect.kind is not CandidateKind.DEPENDENCY_FAILURE or entity is None or since is None:
             continue
-        alert = suspect.alert
-        own = [c for c in earlier if c.entity == alert.entity and ctx.eligible(c) and c.at <= alert.at]
+        # a dependency that alerted, or a silent one whose callers alert: since its alert / its callers' first
+        failing[entity] = since
+        own = [c for c in earlier if c.entity == entity and ctx.eligible(c) and c.at <= since]
         if own:
             suspect.changed_earlier = max(own, key=lambda c: (c.at, c.node.id))
-            out += [_change_suspect(ctx, c, slow_burn=True) for c in own]
+    for entity, since in sorted(failing.items()):
+        own = [c for c in earlier if c.entity == entity and ctx.eligible(c) and c.at <= since]
+        out += [_change_suspect(ctx, c, slow_burn=True) for c in own]
     return out

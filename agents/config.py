@@ -78,6 +78,8 @@ class Weights(BaseModel):
     )
     #: the timing floor of a failing entity's own change read back from before the window (0: off)
     slow_burn_min_lr: float = 0.0
+    #: an entity whose first alert came this long after its latest change in the window has its earlier changes read back
+    stale_change_minutes: float = 20.0
     #: the window whose uniform density is the baseline of the timing ratio
     timing_reference_minutes: float = 30.0
     #: the same for a failing entity's change read back from before the window (the span read back)
@@ -96,6 +98,8 @@ class Weights(BaseModel):
     # competing explanations
     explained_by_change_lr: float = 0.25
     explained_by_alert_lr: float = 0.6
+    #: a failing dependency whose own change from before the window is read back (a slow-burn candidate of its own)
+    changed_earlier_lr: float = 0.5
     induced_lr: float = 0.3
     deeper_change_lr: float = 0.5
     induced_window_minutes: float = 15.0
@@ -104,6 +108,9 @@ class Weights(BaseModel):
     resolved_alert_lr: float = 0.2
     #: the candidate's entity raised two or more different alerts before detection
     several_symptoms_lr: float = 2.0
+    #: an alert on the changed entity names the change (its version, flag or key) / names another change on it
+    named_by_alert_lr: float = 3.0
+    rival_named_lr: float = 0.4
     #: alert base rate: the dependency priors assume an alert that fires by itself about this rarely
     alert_reference_days: float = 7.0
     alert_base_rate_min_lr: float = 0.05

@@ -29,7 +29,7 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from agents.candidates import build_suspects, slow_burn_suspects
+from agents.candidates import build_suspects, mark_rivals, slow_burn_suspects, stale_failures
 from agents.config import DiagnosisConfig, preset
 from agents.explain import explain_all
 from agents.history import History, load_alert_record, load_change_record, load_history
@@ -72,12 +72,14 @@ def _round(
         wanted |= {n for n in topo.down if n not in timeline.alerts_by_entity}
     load_callers(store, topo, wanted, anomaly.at)
     suspects = build_suspects(anomaly, topo, timeline, config)
-    failing = {s.alert.entity for s in suspects if s.kind is CandidateKind.DEPENDENCY_FAILURE and s.alert}
-    if failing and config.max_window > window:
-        earlier = load_earlier_changes(store, topo, failing, anomaly.at - config.max_window, start, exclude)
-        slow = slow_burn_suspects(anomaly, topo, timeline, config, suspects, earlier)
+    failing = {s.candidate.entity for s in suspects if s.kind is CandidateKind.DEPENDENCY_FAILURE and s.candidate.entity}
+    stale = stale_failures(anomaly, topo, timeline, config)
+    if (failing or stale) and config.max_window > window:
+        earlier = load_earlier_changes(store, topo, failing | set(stale), anomaly.at - config.max_window, start, exclude)
+        slow = slow_burn_suspects(anomaly, topo, timeline, config, suspects, earlier, stale)
         add_entries(timeline, topo, [s.change for s in slow if s.change], "before the window: a slow burn?")
         suspects += slow
+    mark_rivals(suspects)
     entities = {s.change.entity for s in suspects if s.change is not None}
     load_change_record(store, history, entities, anomaly.at, config)
     alerting = {s.alert.entity for s in suspects if s.alert is not None}

@@ -53,6 +53,10 @@ def _tail(candidate: Candidate) -> list[str]:
     induced = [f for f in ev.factors if f.name == "induced"]
     if induced:
         out.append(f"It may be a consequence of {induced[0].note.removesuffix(' shortly before')}, just before.")
+    named = [f for f in ev.factors if f.name == "named"]
+    if named:
+        out.append("An alert on it names this change." if named[0].value == "named"
+                   else "Its alerts name another change on it, not this one.")
     spread = [f for f in ev.factors if f.name == "spread" and f.lr > 1]
     if spread:
         out.append(f"Its {spread[0].note.partition(';')[0]}.")

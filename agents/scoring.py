@@ -76,8 +76,8 @@ Features
     and the first symptom: the symptom more likely started there.
     ``explained_by_change_lr`` when that dependency had its own change first,
     ``explained_by_alert_lr`` otherwise. A failing dependency that changed before
-    the window (a slow burn: the change is then a candidate too) also gets
-    ``explained_by_change_lr``. A failing dependency with no deeper alert but a
+    the window (a slow burn: the change is then a candidate too) gets
+    ``changed_earlier_lr``. A failing dependency with no deeper alert but a
     change on something below it within ``induced_window_minutes`` before its
     alert gets ``deeper_change_lr`` (the failure may have started there, with
     the changed entity failing silently).
@@ -94,6 +94,16 @@ Features
     ``resolved_alert_lr``. Two or more different alerts on it from its first
     alert to detection: ``several_symptoms_lr``. Only what was known at
     detection is read: an alert resolved later counts as firing.
+``named`` (changes)
+    What the alerts say: a per-pod alert carries the release the pod runs, an
+    error-rate rule broken down by flag variant names the flag, an error
+    message quotes the configuration key whose limit it hit. A change whose
+    identity (a deploy's version, a flag or config key, a schema version) is
+    a word of a label or annotation of an alert on its entity after it:
+    ``named_by_alert_lr``; a change on an entity whose alerts name another of
+    its changes, not this one: ``rival_named_lr``. This separates two changes
+    on one service a minute apart. No extra read: labels and annotations are
+    properties of the alert nodes the timeline holds.
 ``severity`` (dependency failures, traffic)
     The severity of the candidate's own alert (``severity_lr``).
 ``base_rate`` (dependency failures, traffic)
@@ -215,7 +225,7 @@ class Scorer:
             out.append(Factor("explained_away", "deeper change" if by_change else "deeper alert", lr, note))
         if suspect.changed_earlier is not None:
             change = suspect.changed_earlier
-            out.append(Factor("explained_away", "own earlier change", self.w.explained_by_change_lr,
+            out.append(Factor("explained_away", "own earlier change", self.w.changed_earlier_lr,
                               f"{change.node.name} before the window"))
         if suspect.deeper_change is not None:
             change = suspect.deeper_change
@@ -226,6 +236,8 @@ class Scorer:
             out.append(Factor("induced", change.node.id, self.w.induced_lr, f"{change.node.name} shortly before"))
         if suspect.still_firing is not None:
             out.append(self.persistence(suspect))
+        if suspect.named or suspect.rival_named:
+            out.append(self.named(suspect))
         if suspect.alert is not None:
             severity = suspect.alert.severity or "unknown"
             out.append(Factor("severity", severity, self.w.severity_lr.get(severity, 1.0)))
@@ -315,6 +327,11 @@ class Scorer:
         if suspect.still_firing:
             return Factor("persistence", "firing", lr, f"still alerting at detection; {note}")
         return Factor("persistence", "resolved", lr * self.w.resolved_alert_lr, f"resolved before detection; {note}")
+
+    def named(self, suspect: Suspect) -> Factor:
+        if suspect.named:
+            return Factor("named", "named", self.w.named_by_alert_lr, "an alert on its entity names it")
+        return Factor("named", "another", self.w.rival_named_lr, "its entity's alerts name another change on it")
 
     def corroboration(self, suspect: Suspect) -> Factor:
         lr, in_order = 1.0, [a for a in suspect.corroborating if a.in_order]

@@ -74,6 +74,8 @@ class AlertSpec:
     severity: str
     minutes: float
     labels: dict[str, str] = field(default_factory=dict)
+    #: annotations beyond the summary (not part of the fingerprint): what the alert names (:mod:`bench.rca.clues`)
+    annotations: dict[str, str] = field(default_factory=dict)
 
     @property
     def fingerprint(self) -> str:
@@ -101,6 +103,8 @@ class Versions:
         self.rng = rng
         self.current: dict[tuple[str, str], list[tuple[int, int, int]]] = {}
         self.schema: dict[str, int] = {}
+        #: per change id, what an alert would name it by: a deploy's version, a flag or config key, a schema version
+        self.named: dict[str, str] = {}
 
     def step(self, entity: str, env: str, step: str) -> tuple[str, str]:
         """(action, version) of the deploy."""
@@ -132,6 +136,7 @@ def _envelope(change: ChangeSpec, type_: str, source: str, subject: dict[str, An
 def _deploy(change: ChangeSpec, versions: Versions) -> dict[str, Any]:
     name = name_of(change.entity)
     action, version = versions.step(change.entity, change.environment, change.step)
+    versions.named[change.id] = version
     source = f"https://argocd.acme.example/applications/{name}-{change.environment}"
     content = {"environment": {"id": change.environment}, "artifactId": _artifact(name, version)}
     subject = {"id": name, "source": source, "type": "service", "content": content}
@@ -147,15 +152,18 @@ def _custom(change: ChangeSpec, versions: Versions) -> dict[str, Any]:
     }  # fmt: skip
     if change.kind == "flag":
         key = change.key or f"{name}.feature-{rng.randrange(12)}"
+        versions.named[change.id] = key
         content["flag"], content["changes"] = key, [{"key": "rollout_percent", "old": change.flag[0], "new": change.flag[1]}]
         type_, source, subject_id = "dev.cdeventsx.flagd-flag.changed.0.1.0", "https://flags.acme.example", f"{name}/{key}"
     elif change.kind == "migration":
         version = versions.migrate(change.entity)
+        versions.named[change.id] = str(version)
         content["changes"] = [{"key": "schema_version", "old": str(version - 1), "new": str(version)}]
         content["script"], content["direction"] = f"V{version}__change_{version}.sql", "up"
         type_, source, subject_id = "dev.cdeventsx.flyway-migration.applied.0.1.0", "/flyway/prod", f"{name}/V{version}"
     else:
         key = change.key or rng.choice(_CONFIG_KEYS)
+        versions.named[change.id] = key
         old = rng.randrange(20, 400)
         new = max(1, round(old / change.factor)) if rng.random() < 0.5 else round(old * change.factor)
         content["changes"] = [{"key": key, "old": old, "new": new}]
@@ -176,7 +184,7 @@ def render_changes(changes: list[ChangeSpec], versions: Versions) -> list[tuple[
 def _payload(alert: AlertSpec, status: str, ends: datetime | None) -> str:
     body = {
         "status": status, "labels": alert.labels,
-        "annotations": {"summary": f"{alert.alertname} on {name_of(alert.entity)}"},
+        "annotations": {"summary": f"{alert.alertname} on {name_of(alert.entity)}", **alert.annotations},
         "startsAt": stamp(alert.at), "endsAt": stamp(ends) if ends else ZERO_TIME, "fingerprint": alert.fingerprint,
         "generatorURL": f"https://prometheus.acme.example/graph?g0.expr={alert.alertname}",
     }  # fmt: skip

@@ -10,7 +10,8 @@ at spread-out times in the last 70% of the period (:mod:`bench.rca.scenarios`,
 
     root/catalog/*.yaml              Backstage catalog
     root/events/changes-NN.jsonl     CDEvents (one file a week), custom dev.cdeventsx config/flag/migration events
-    root/alerts/alerts-NN.jsonl      Alertmanager webhook payloads (one file a week)
+    root/alerts/alerts-NN.jsonl      Alertmanager webhook payloads (one file a week); some name the release,
+                                     flag or key in play (:mod:`bench.rca.clues`)
     root/incidents/PRCA0007.json     PagerDuty incident with notes, one per scenario
     root/postmortems/*.md            postmortems naming the cause
     root/labels.jsonl                the ground truth, one scenario a line (never ingested)
@@ -35,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.rca.background import background
+from bench.rca.clues import annotate
 from bench.rca.confounders import make_scenario
 from bench.rca.estate import Estate, plan_estate, write_catalog
 from bench.rca.events import AlertSpec, ChangeSpec, Versions, render_alerts, render_changes
@@ -133,7 +135,9 @@ def generate(spec: GenSpec, root: Path) -> Generated:
     estate, changes, alerts, scenarios = plan(spec)
     out = Generated(root, estate, scenarios, [s.label(spec.preset) for s in scenarios])
     out.files["catalog"] = len(write_catalog(estate, root / "catalog"))
-    change_lines = render_changes(changes, Versions(seeded(f"rca-versions:{spec.seed}")))
+    versions = Versions(seeded(f"rca-versions:{spec.seed}"))
+    change_lines = render_changes(changes, versions)
+    annotate(alerts, changes, scenarios, versions.named)
     alert_lines = render_alerts(alerts)
     out.changes, out.notifications = len(change_lines), len(alert_lines)
     out.files["events"] = _weekly(root / "events", "changes", change_lines)

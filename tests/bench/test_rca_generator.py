@@ -13,6 +13,7 @@ import pytest
 
 from api.ingestion.pipeline import Ingester
 from bench.rca.evaluate import evaluate, parse_time
+from bench.rca.events import AlertSpec
 from bench.rca.generator import GenSpec, generate, plan, read_labels
 from bench.rca.presets import PRESETS
 from graph.factory import GraphConfig, open_store
@@ -127,7 +128,7 @@ def test_presets_turn_their_confounders_on() -> None:
     assert sum(hard.values()) > 2 * sum(easy.values())
 
 
-def _ends(alert: Any) -> datetime:
+def _ends(alert: AlertSpec) -> datetime:
     return alert.at + timedelta(minutes=alert.minutes)
 
 
@@ -158,3 +159,28 @@ def test_the_agent_beats_the_latest_change_anywhere_on_easy(tmp_path: Path) -> N
     finally:
         store.close()
     assert result.summary("agent").ac[1] > result.summary("latest_anywhere").ac[1]
+
+
+def _annotations(store: GraphStore, entity: str) -> list[dict[str, Any]]:
+    alerts = store.get_nodes([e.src for e in store.incident_edges([entity], "in", (RelType.AFFECTS,))])
+    return [{k.removeprefix("annotation:"): v for k, v in a.props.items() if k.startswith("annotation:")} for a in alerts]
+
+
+def test_failing_entities_alerts_name_the_change_and_other_alerts_sometimes_name_a_bystander(
+    ingested: tuple[GraphStore, list[dict[str, Any]], Any],
+) -> None:
+    store, labels, _ = ingested
+    named = 0
+    for label in labels:
+        cause = label["cause"]
+        if cause["kind"] not in CHANGE_LABELS:
+            continue
+        node = store.get_node(cause["node_id"])
+        assert node is not None
+        name = {"deploy": "version", "flag": "flag", "config": "config", "migration": "migration_version"}[cause["kind"]]
+        ids = {a["alert"] for a in label["propagation"] if a["entity"] == cause["entity"] and a["alert"]}
+        for alert in store.get_nodes(ids):
+            named += str(node.props[name]) in {str(v) for k, v in alert.props.items() if k.startswith("annotation:")}
+    assert named, "no failing entity's alert names its change"
+    everything = [a for entity in sorted({e for x in labels for e in x["path"]}) for a in _annotations(store, entity)]
+    assert any(a for a in everything) and sum(1 for a in everything if a) < len(everything) / 2

@@ -1,0 +1,62 @@
+"""What the alerts name (a release, a flag, a key) and older changes behind a change that came long before its alert."""
+
+from __future__ import annotations
+
+from agents.config import preset
+from agents.diagnosis import diagnose
+from agents.records import Anomaly, Candidate
+from graph.store import GraphStore
+from tests.agents.helpers import Builder, T, shop, svc
+
+CHECKOUT = Anomaly(svc("checkout"), T, signal="CheckoutHighLatency")
+
+
+def _factor(candidate: Candidate, name: str) -> float | None:
+    return next((f.lr for f in candidate.evidence.factors if f.name == name), None)
+
+
+def _two_changes_a_minute_apart(annotations: dict[str, str]) -> Builder:
+    builder = shop().change("deploy:pay", svc("payments"), 9, version="2.4.0") \
+        .change("flag:pay", svc("payments"), 8, flag="payments.new-checkout") \
+        .alert("pay", "PaymentsErrors", svc("payments"), 3)
+    builder.nodes["alert:pay"].props.update({f"annotation:{k}": v for k, v in annotations.items()})
+    return builder
+
+
+def test_the_change_an_alert_names_beats_another_change_on_the_same_service(graph_store: GraphStore) -> None:
+    _two_changes_a_minute_apart({"version": "2.4.0"}).write(graph_store)
+    result = diagnose(graph_store, CHECKOUT, save=False)
+    by_id = {c.node_id: c for c in result.candidates}
+    assert result.top.node_id == "deploy:pay"
+    assert _factor(by_id["deploy:pay"], "named") == preset().weights.named_by_alert_lr
+    assert _factor(by_id["flag:pay"], "named") == preset().weights.rival_named_lr
+    assert "An alert on it names this change." in by_id["deploy:pay"].explanation
+
+
+def test_a_flag_named_in_an_annotation_sentence_counts(graph_store: GraphStore) -> None:
+    _two_changes_a_minute_apart({"description": "errors on requests with payments.new-checkout=on"}).write(graph_store)
+    named = diagnose(graph_store, CHECKOUT, save=False)
+    assert named.top.node_id == "flag:pay"
+    assert _factor(named.top, "named") == preset().weights.named_by_alert_lr
+
+
+def test_no_annotation_leaves_both_changes_unmarked(graph_store: GraphStore) -> None:
+    _two_changes_a_minute_apart({}).write(graph_store)
+    result = diagnose(graph_store, CHECKOUT, save=False)
+    assert all(_factor(c, "named") is None for c in result.candidates)
+
+
+def test_an_older_change_is_read_back_when_the_change_in_the_window_came_long_before_the_alert(
+    graph_store: GraphStore,
+) -> None:
+    # the config change 45 min before detection is outside the 30-min window; payments deployed 27 min before,
+    # its alert came 24 min after that deploy: the deploy explains it weakly, so older changes are read back
+    builder = shop().change("config:pool", svc("payments"), 45, config="pool.size") \
+        .change("deploy:pay", svc("payments"), 27, version="2.4.0").alert("pay", "PaymentsErrors", svc("payments"), 3)
+    builder.write(graph_store)
+    result = diagnose(graph_store, CHECKOUT, save=False)
+    assert result.top.node_id == "config:pool" and not result.widened
+    # with the deploy counted as recent enough, nothing is read back and the deploy stands alone
+    weights = preset().weights.model_copy(update={"stale_change_minutes": 30.0})
+    strict = diagnose(graph_store, CHECKOUT, preset().model_copy(update={"weights": weights}), save=False)
+    assert [c.node_id for c in strict.candidates] == ["deploy:pay", None]
