@@ -14,12 +14,12 @@ dependency's alert.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 
 from agents.changes import describe_change
+from agents.clues import named_by
 from agents.config import DiagnosisConfig
 from agents.records import AlertEvidence, AlertRole, Anomaly, Candidate, CandidateKind, Evidence, PathStep, short_name
 from agents.timeline import AlertEvent, ChangeEvent, Timeline, same_environment
@@ -197,32 +197,8 @@ def _change_suspect(ctx: _Context, change: ChangeEvent, *, slow_burn: bool = Fal
     own = [a for a in ctx.timeline.alerts_on(change.entity, change.at - ctx.skew, ctx.detected) if not a.traffic]
     if own:
         _persistence(ctx, suspect, min(own, key=lambda a: (a.at, a.node.id)))
-        names = change_names(change)
-        suspect.named = bool(names) and any(names & alert_tokens(a) for a in own)
+        suspect.named = named_by(change, own)
     return suspect
-
-
-_NAME_PROPS = ("version", "flag", "config", "migration_version", "script")
-_TOKEN_SPLIT = re.compile(r"[\s,;=()\[\]{}\"'`]+")
-
-
-def change_names(change: ChangeEvent) -> set[str]:
-    """What an alert would name the change by: a deploy's version, a flag or config key, a schema version."""
-    props = change.node.props
-    names = {str(props[p]) for p in _NAME_PROPS if props.get(p)}
-    if change.kind is CandidateKind.CONFIG:
-        keys = props.get("changed_keys")
-        names |= {str(k) for k in keys} if isinstance(keys, list) else set()
-    return {n for n in names if len(n) >= 2}
-
-
-def alert_tokens(alert: AlertEvent) -> set[str]:
-    """The words of an alert's labels and annotations (a release, a flag, a key it names)."""
-    out: set[str] = set()
-    for key, value in alert.node.props.items():
-        if isinstance(value, str) and (key.startswith(("label:", "annotation:")) or key in ("summary", "description")):
-            out.update(_TOKEN_SPLIT.split(value))
-    return out
 
 
 def mark_rivals(suspects: list[Suspect]) -> None:
