@@ -17,17 +17,26 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, make_dataclass, replace
 from datetime import UTC, datetime
-from typing import Any, Literal, cast
+from operator import attrgetter
+from typing import Any, Literal, TypeVar, cast
 
 from graph.errors import RecordError
-from graph.schema import NodeLabel, RelType, check_edge, check_node_id, is_unicode_text
+from graph.model_plain import INT64, all_utc, plain_id_label, plain_props
+from graph.model_plain import Props as Props
+from graph.model_plain import PropValue as PropValue
+from graph.model_plain import Scalar as Scalar
+from graph.schema import (
+    RELS,
+    NodeLabel,
+    RelType,
+    check_edge,
+    check_node_id,
+    is_unicode_text,
+)
 
-Scalar = str | int | float | bool
-PropValue = Scalar | list[str] | list[int] | list[float] | list[bool]
-Props = dict[str, PropValue]
 Direction = Literal["out", "in", "both"]
 
 _SHARED_FIELDS = {
@@ -38,7 +47,6 @@ _SHARED_FIELDS = {
 NODE_RESERVED = frozenset(_SHARED_FIELDS | {"label", "name", "at", "placeholder"})
 #: field names the stores keep beside an edge's properties
 EDGE_RESERVED = frozenset(_SHARED_FIELDS | {"key"})
-_INT64 = (-(2**63), 2**63 - 1)
 
 
 def utc(value: datetime, what: str = "time") -> datetime:
@@ -62,7 +70,7 @@ def _check_scalar(value: object, where: str, prop: str | None = None) -> None:
     elif kind is bool:
         return
     elif kind is int:
-        if _INT64[0] <= cast(int, value) <= _INT64[1]:
+        if INT64[0] <= cast(int, value) <= INT64[1]:
             return
     elif kind is float and math.isfinite(cast(float, value)):
         return
@@ -77,7 +85,7 @@ def _refuse_scalar(value: object, where: str) -> None:
     if isinstance(value, bool):
         return
     if isinstance(value, int):
-        if not _INT64[0] <= value <= _INT64[1]:
+        if not INT64[0] <= value <= INT64[1]:
             raise RecordError(f"{where}: integer {value} does not fit in 64 bits")
         return
     if isinstance(value, float):
@@ -125,6 +133,10 @@ _EDGE_TIMES = ("valid_from", "valid_to", "recorded_at", "retired_at")
 _ENCODE = json.JSONEncoder(sort_keys=True, default=str, ensure_ascii=False, separators=(",", ":")).encode
 
 
+#: a string as the encoder above writes it (``ensure_ascii=False``), quotes included
+_JSON_STRING: Callable[[str], str] = json.encoder.encode_basestring
+
+
 def _digest(*parts: object) -> str:
     return hashlib.sha256(_ENCODE(parts).encode()).hexdigest()[:32]
 
@@ -149,6 +161,14 @@ class Provenance:
     ingested_at: datetime = field(default_factory=now_utc)
 
     def __post_init__(self) -> None:
+        source, run_id, location = self.source, self.run_id, self.location
+        if (
+            source.__class__ is str and source.isascii() and source
+            and run_id.__class__ is str and run_id.isascii() and run_id
+            and (location is None or (location.__class__ is str and location.isascii()))
+            and self.ingested_at.tzinfo is UTC
+        ):
+            return
         if not self.source:
             raise RecordError("provenance.source: must not be empty")
         if not self.run_id:
@@ -186,12 +206,21 @@ class Node:
     _hash: str = field(init=False, repr=False, compare=False, default="")
 
     def __post_init__(self) -> None:
-        check_node_id(self.id, self.label)
-        where = f"node {self.id[:80]!r}"
-        if self.name is not None:
-            _check_scalar(self.name, f"{where}.name")
-        object.__setattr__(self, "props", clean_props(self.props, where, NODE_RESERVED))
-        _times_to_utc(self, _NODE_TIMES, where)
+        name = self.name
+        props = plain_props(self.props, NODE_RESERVED)
+        if (
+            props is None
+            or plain_id_label(self.id) is not self.label
+            or (name is not None and (name.__class__ is not str or not name.isascii()))
+            or not all_utc(self.at, self.valid_from, self.valid_to, self.recorded_at, self.retired_at)
+        ):  # something to refuse, convert or look at closely: the full checks decide and name it
+            check_node_id(self.id, self.label)
+            where = f"node {self.id[:80]!r}"
+            if name is not None:
+                _check_scalar(name, f"{where}.name")
+            props = clean_props(self.props, where, NODE_RESERVED)
+            _times_to_utc(self, _NODE_TIMES, where)
+        object.__setattr__(self, "props", props)
         object.__setattr__(self, "_hash", self._digest())
 
     def _digest(self) -> str:
@@ -207,6 +236,9 @@ class Node:
 
 def edge_id(type_: RelType, src: str, dst: str, key: str = "") -> str:
     """The stable id of an edge, from its type, endpoints and optional key: ``TYPE:digest``."""
+    if src.__class__ is str and dst.__class__ is str and key.__class__ is str:  # what _digest would encode, built directly
+        text = "[" + ",".join(map(_JSON_STRING, (str(type_), src, dst, key))) + "]"
+        return f"{type_}:" + hashlib.sha256(text.encode()).hexdigest()[:32]
     return f"{type_}:" + _digest(str(type_), src, dst, key)
 
 
@@ -242,11 +274,23 @@ class Edge:
     _hash: str = field(init=False, repr=False, compare=False, default="")
 
     def __post_init__(self) -> None:
-        check_edge(self.type, self.src, self.dst)
-        where = f"{self.type} edge {self.src[:60]!r}->{self.dst[:60]!r}"
-        _check_scalar(self.key, f"{where}.key")
-        object.__setattr__(self, "props", clean_props(self.props, where, EDGE_RESERVED))
-        _times_to_utc(self, _EDGE_TIMES, where)
+        key, spec = self.key, RELS.get(self.type)
+        props = plain_props(self.props, EDGE_RESERVED) if self.props else {}
+        if (
+            props is None
+            or spec is None
+            or plain_id_label(self.src) not in spec.sources
+            or plain_id_label(self.dst) not in spec.targets
+            or key.__class__ is not str
+            or not key.isascii()
+            or not all_utc(self.valid_from, self.valid_to, self.recorded_at, self.retired_at)
+        ):  # something to refuse, convert or look at closely: the full checks decide and name it
+            check_edge(self.type, self.src, self.dst)
+            where = f"{self.type} edge {self.src[:60]!r}->{self.dst[:60]!r}"
+            _check_scalar(key, f"{where}.key")
+            props = clean_props(self.props, where, EDGE_RESERVED)
+            _times_to_utc(self, _EDGE_TIMES, where)
+        object.__setattr__(self, "props", props)
         object.__setattr__(self, "_id", edge_id(self.type, self.src, self.dst, self.key))
         object.__setattr__(self, "_hash", _edge_hash(self.props, self.valid_from, self.valid_to))
 
@@ -273,13 +317,42 @@ _new = object.__new__
 
 
 def _twin(cls: type) -> Any:
-    """A mutable class with the slot layout of ``cls``."""
-    return type(f"_Mutable{cls.__name__}", (), {"__slots__": cls.__dict__["__slots__"]})
+    """A mutable class with the slot layout of ``cls`` whose constructor takes every slot, in order."""
+    names = cls.__dict__["__slots__"]
+    return make_dataclass(f"_Mutable{cls.__name__}", [(name, Any) for name in names], slots=True, eq=False)
 
 
 _PROVENANCE_TWIN = _twin(Provenance)
 _NODE_TWIN = _twin(Node)
 _EDGE_TWIN = _twin(Edge)
+_TWINS: dict[type, Any] = {Provenance: _PROVENANCE_TWIN, Node: _NODE_TWIN, Edge: _EDGE_TWIN}
+_SLOT_VALUES: dict[type, Callable[[Any], tuple[Any, ...]]] = {
+    cls: attrgetter(*cls.__dict__["__slots__"]) for cls in _TWINS
+}
+_Record = TypeVar("_Record", Provenance, Node, Edge)
+
+
+def slot_values(record: Provenance | Node | Edge) -> tuple[Any, ...]:
+    """The record's slot values in ``__slots__`` order: what :func:`records_from_slots` takes back."""
+    return _SLOT_VALUES[type(record)](record)
+
+
+def records_from_slots(cls: type[_Record], rows: Iterable[tuple[Any, ...]]) -> list[_Record]:
+    """Records of ``cls`` from :func:`slot_values` tuples, not validated or hashed again.
+
+    Only for records that were validated when they were first built and have
+    merely been copied since (sent from another process, say)::
+
+        >>> prov = Provenance(source="catalog/checkout.yaml", run_id="run-1")
+        >>> records_from_slots(Provenance, [slot_values(prov)]) == [prov]
+        True
+    """
+    twin, out = _TWINS[cls], []
+    for row in rows:
+        record = twin(*row)
+        record.__class__ = cls
+        out.append(record)
+    return out
 
 
 def trusted_provenance(source: str, run_id: str, location: str | None, ingested_at: datetime) -> Provenance:

@@ -5,9 +5,11 @@ every record on both sides of the pipe, which costs more than building the
 record did. Here a record travels as its class and the tuple of its slot
 values, and is rebuilt by setting the slots directly: nothing is validated
 or hashed again, because the worker built (and validated) the very same
-record. Enums, datetimes and shared provenance objects are pickled once per
-message (pickle's memo), so a source of a thousand events sends one
-``Provenance`` per distinct location.
+record. A result's nodes and edges travel as one list of plain tuples each
+(pickled without a call per record) and are rebuilt in one loop
+(:func:`graph.model.records_from_slots`). Enums, datetimes and shared
+provenance objects are pickled once per message (pickle's memo), so a source
+of a thousand events sends one ``Provenance`` per distinct location.
 
     >>> from ingest.records import ReadResult
     >>> loads(dumps(ReadResult())) == ReadResult()
@@ -22,7 +24,7 @@ import pickle
 from operator import attrgetter
 from typing import Any
 
-from graph.model import Edge, Node, Provenance
+from graph.model import Edge, Node, Provenance, records_from_slots, slot_values
 from ingest.records import Document, EntityHint, HintedEdge, ReadResult, RecordError, Section
 
 #: the record classes sent as slot tuples (every one a slotted dataclass without ``__dict__``)
@@ -50,8 +52,27 @@ def _reducer(cls: type) -> Any:
     return reduce
 
 
+def _provenance(*values: Any) -> Provenance:
+    return records_from_slots(Provenance, (values,))[0]
+
+
+def _reduce_provenance(prov: Provenance) -> tuple[Any, ...]:
+    return _provenance, slot_values(prov)
+
+
+def _result(nodes: list[tuple[Any, ...]], edges: list[tuple[Any, ...]], *rest: list[Any]) -> ReadResult:
+    """A :class:`ReadResult` from its node and edge rows and its other lists."""
+    return ReadResult(records_from_slots(Node, nodes), records_from_slots(Edge, edges), *rest)
+
+
+def _reduce_result(result: ReadResult) -> tuple[Any, ...]:
+    nodes, edges = list(map(slot_values, result.nodes)), list(map(slot_values, result.edges))
+    return _result, (nodes, edges, result.hinted, result.documents, result.errors)
+
+
 _DISPATCH = copyreg.dispatch_table.copy()
 _DISPATCH.update({cls: _reducer(cls) for cls in RECORD_CLASSES})
+_DISPATCH.update({Provenance: _reduce_provenance, ReadResult: _reduce_result})
 
 
 def dumps(value: object) -> bytes:

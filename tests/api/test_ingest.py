@@ -349,3 +349,24 @@ def test_read_ahead_worker_sends_the_records_a_local_read_builds() -> None:
         assert [n.content_hash for n in got.result.nodes] == [n.content_hash for n in local.result.nodes]
         assert [(e.id, e.content_hash) for e in got.result.edges] == [(e.id, e.content_hash) for e in local.result.edges]
         assert got.digest == local.digest and got.redactions == local.redactions
+
+
+def test_records_read_by_the_worker_arrive_as_the_reader_built_them() -> None:
+    from api.ingestion import wire
+    from api.ingestion.read_ahead import read_file
+    from ingest.records import ReadContext, SourceFile
+    from ingest.registry import detect, readers
+
+    ctx = ReadContext(run_id="run-1", ingested_at=datetime(2026, 3, 1, tzinfo=UTC))
+    for path in sorted((ESTATE / "events").iterdir())[:3] + sorted((ESTATE / "alerts").iterdir())[:1]:
+        file = SourceFile(path.name, path.read_bytes(), path)
+        sent = read_file(file, detect(file, readers()), ctx)
+        got = wire.loads(wire.dumps(sent))
+        assert sent.result is not None and got.result is not None and got.result == sent.result
+        pairs: list[tuple[Node | Edge, Node | Edge]] = [*zip(sent.result.nodes, got.result.nodes, strict=True)]
+        pairs += zip(sent.result.edges, got.result.edges, strict=True)
+        for before, after in pairs:
+            assert type(after) is type(before) and after.content_hash == before.content_hash
+        assert [e.id for e in got.result.edges] == [e.id for e in sent.result.edges]
+        with pytest.raises(AttributeError):
+            got.result.nodes[0].name = "changed"  # still frozen
