@@ -79,7 +79,9 @@ CREATE TABLE IF NOT EXISTS edge_provenance (
     run_id TEXT NOT NULL,
     ingested_at TEXT NOT NULL
 );
-CREATE INDEX IF NOT EXISTS edge_provenance_source ON edge_provenance(source, run_id, ingested_at);
+-- the whole record: a provenance is found by all of it (an event source has one location per line)
+DROP INDEX IF EXISTS edge_provenance_source;
+CREATE INDEX IF NOT EXISTS edge_provenance_record ON edge_provenance(source, run_id, ingested_at, source_location);
 """
 
 #: page cache per connection: the indexes of a ~1M-edge estate fit (the 2 MiB default
