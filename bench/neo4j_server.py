@@ -1,11 +1,4 @@
-"""The Neo4j server a benchmark runs against: a given URI, or a dev server started for the run.
-
-The dev server (``tools/neo4j-dev``) keeps Neo4j's defaults but for the page cache and a small
-transaction log; a production server would size ``server.memory.pagecache.size`` to hold the
-store, give the heap room for the write transactions (a 10,000-record chunk each), keep the
-default query plan cache (``server.db.query_cache_size``: the backend sends a fixed, small set
-of statement texts) and leave checkpointing and log retention to its backup policy.
-"""
+"""The Neo4j server a benchmark runs against: a given URI, or a dev server started for the run."""
 
 from __future__ import annotations
 

@@ -5,10 +5,9 @@ with Cypher 5.26's dynamic ``$(...)`` syntax where that costs nothing; where a
 relationship-property index must be used (lookups by edge id or by source),
 the type has to be spelled in the query text, so those statements are
 generated once, here, from :class:`graph.schema.RelType` members checked
-against a strict identifier pattern; they never contain input. A lookup of a
-source's edges is one statement, a ``UNION`` of one indexed branch per type
-(:mod:`graph.neo4j_write_cypher`; the write path finds edges from their
-source nodes instead, with short statements that plan quickly). The full-text
+against a strict identifier pattern; they never contain input. A lookup for
+a whole write chunk is one statement, a ``UNION`` of one indexed branch per
+type, reading its ids from a parameter map keyed by type. The full-text
 index is generated the same way from :data:`graph.schema.TEXT_FIELDS`, and a
 keyword query reaches Lucene only through :func:`lucene_query`, which quotes
 every term.
@@ -74,20 +73,6 @@ SCHEMA: list[str] = [
     f"ON EACH [{', '.join(f'n.{p}' for p in TEXT_INDEX_PROPERTIES)}] "
     "OPTIONS {indexConfig: {" + ", ".join(f"`{k}`: {_literal(v)}" for k, v in TEXT_INDEX_CONFIG.items()) + "}}",
 ]
-#: names of the indexes in use (a uniqueness constraint's index has the constraint's name); the
-#: schema step only sends what is missing
-SCHEMA_NAMES = "SHOW INDEXES YIELD name RETURN name"
-_SCHEMA_NAME = re.compile(r"^CREATE (?:CONSTRAINT|INDEX|FULLTEXT INDEX) (\w+) IF NOT EXISTS ")
-
-
-def schema_name(statement: str) -> str:
-    """The name a statement of :data:`SCHEMA` creates."""
-    match = _SCHEMA_NAME.match(statement)
-    if match is None:  # pragma: no cover - SCHEMA only has such statements
-        raise ValueError(f"not a named schema statement: {statement[:60]!r}")
-    return match.group(1)
-
-
 # ``IF NOT EXISTS`` keeps an index of that name whatever its definition; these find and drop an outdated one
 TEXT_INDEX_SHOW = (
     f"SHOW FULLTEXT INDEXES YIELD name, labelsOrTypes, properties, options WHERE name = '{TEXT_INDEX}' "

@@ -30,12 +30,8 @@ def _q(text: str) -> LiteralString:
 def ensure_schema(driver: neo4j.Driver, database: str | None) -> None:
     """Create what queries rely on and migrate the layout; raises ``neo4j`` errors as they come."""
     _drop_outdated_text_index(driver, database)
-    records, _, _ = driver.execute_query(_q(cy.SCHEMA_NAMES), database_=database)
-    present = {record["name"] for record in records}
-    # each schema command costs the server a parse and a schema lookup: send only the missing ones
     for statement in cy.SCHEMA:
-        if cy.schema_name(statement) not in present:
-            driver.execute_query(_q(statement), database_=database)
+        driver.execute_query(_q(statement), database_=database)
     driver.execute_query(_q(cy.AWAIT_INDEXES), database_=database)
     _ensure_layout(driver, database)
 

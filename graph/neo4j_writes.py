@@ -13,6 +13,7 @@ source is one statement.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable
 from datetime import datetime
 from typing import Any
@@ -46,6 +47,13 @@ def _edge_state(record: Any) -> EdgeState:
         record["id"], record["src"], record["type"], record["hash"], record["source"],
         from_micros(record["valid_from"]), from_micros(record["valid_to"]),
     )
+
+
+def _ids_by_type(edges: Iterable[Edge]) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = defaultdict(list)
+    for edge in edges:
+        out[str(edge.type)].append(edge.id)
+    return out
 
 
 class Neo4jBatch:
@@ -94,14 +102,12 @@ class Neo4jBatch:
             if stubs:
                 tx.run(cy.NODE_PLACEHOLDERS, p={"rows": stubs}).consume()
             plan = plan_edges(chunk, current, history, siblings, self.now)
-            # every edge a step names is one the state read returned: of the chunk, or a sibling
-            src = {e.id: e.src for e in chunk} | {s.id: s.src for s in siblings}
             if plan.retires:
-                _current(tx, cy.EDGE_RETIRE, [_closing_row(i, vt, src) for i, vt in plan.retires], now=self.now_us)
+                _by_type(tx, cy.EDGE_RETIRE, _closing_rows(plan.retires), now=self.now_us)
             if plan.closes:
-                _current(tx, cy.EDGE_CLOSE, [_closing_row(i, vt, src) for i, vt in plan.closes])
+                _by_type(tx, cy.EDGE_CLOSE, _closing_rows(plan.closes))
             if plan.reprovenance:
-                _current(tx, cy.EDGE_REPROVENANCE, [_reprovenance_row(e) for e in plan.reprovenance])
+                _by_type(tx, cy.EDGE_REPROVENANCE, [_reprovenance_row(e) for e in plan.reprovenance])
             if plan.inserts:
                 now_us = self.now_us
                 rows = [
@@ -148,15 +154,15 @@ def _chunk_state(
     """In one statement: the endpoints that are real nodes, the current versions of the chunk's
     edges, the ids that have any stored version, and the current siblings of its functional groups.
     """
-    since = supersedes_from(chunk)
+    by_type: dict[str, list[str]] = defaultdict(list)
+    for src, type_ in functional_groups(chunk):
+        by_type[type_].append(src)
     record = tx.run(
         cy.EDGE_CHUNK_STATE,
-        p={
-            "ends": list({end: None for e in chunk for end in (e.src, e.dst)}),
-            "rows": [{"id": e.id, "type": str(e.type), "src": e.src} for e in chunk],
-            "groups": [{"src": src, "type": type_} for src, type_ in sorted(functional_groups(chunk))],
-            "since": None if since is None else to_micros(since),
-        },
+        p={"ends": list({end: None for e in chunk for end in (e.src, e.dst)})},
+        ids=_ids_by_type(chunk),
+        srcs={type_: sorted(srcs) for type_, srcs in by_type.items()},
+        since=None if (since := supersedes_from(chunk)) is None else to_micros(since),
     ).single(strict=True)
     current: dict[str, EdgeState] = {}
     history: set[str] = set()
@@ -167,13 +173,16 @@ def _chunk_state(
     return set(record["real"]), current, history, [_edge_state(r) for r in record["siblings"]]
 
 
-def _closing_row(id_: str, valid_to: datetime, src: dict[str, str]) -> dict[str, Any]:
-    return {"id": id_, "type": str(edge_type_of(id_)), "src": src[id_], "valid_to": to_micros(valid_to)}
+def _closing_rows(closings: list[tuple[str, datetime]]) -> list[dict[str, Any]]:
+    return [{"id": i, "valid_to": to_micros(vt)} for i, vt in closings]
 
 
-def _current(tx: ManagedTransaction, statement: str, rows: list[dict[str, Any]], **params: Any) -> None:
-    """Run a statement of :mod:`graph.neo4j_write_cypher` on the current versions of the rows' edges."""
-    tx.run(statement, p={"rows": rows}, **params).consume()
+def _by_type(tx: ManagedTransaction, statement: str, rows: list[dict[str, Any]], **params: Any) -> None:
+    """Run a statement of :mod:`graph.neo4j_write_cypher` on rows grouped by the type their edge id names."""
+    groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for row in rows:
+        groups[str(edge_type_of(row["id"]))].append(row)
+    tx.run(statement, rows=dict(groups), **params).consume()
 
 
 def _rows(tx: ManagedTransaction, query: str, **params: Any) -> list[Any]:
@@ -185,6 +194,6 @@ def _rows(tx: ManagedTransaction, query: str, **params: Any) -> list[Any]:
 def _reprovenance_row(edge: Edge) -> dict[str, Any]:
     p = edge.provenance
     return {
-        "id": edge.id, "type": str(edge.type), "src": edge.src, "source": p.source,
-        "source_location": p.location, "run_id": p.run_id, "ingested_at": to_micros(p.ingested_at),
+        "id": edge.id, "source": p.source, "source_location": p.location,
+        "run_id": p.run_id, "ingested_at": to_micros(p.ingested_at),
     }
