@@ -34,20 +34,14 @@ def plain_props(props: Mapping[str, object], reserved: frozenset[str]) -> Props 
     for key, value in props.items():
         if key.__class__ is not str or not key or key in reserved:
             return None
-        kind = value.__class__
-        if kind is str:
-            if not value.isascii():  # type: ignore[attr-defined]
-                return None
-        elif kind is int:
-            if not INT64[0] <= value <= INT64[1]:  # type: ignore[operator]
-                return None
-        elif value is None:
+        if value is None:
             continue
-        elif kind is list or kind is tuple:
+        kind = value.__class__
+        if kind is list or kind is tuple:
             if not plain_list(value):  # type: ignore[arg-type]
                 return None
             value = list(value)  # type: ignore[call-overload]
-        elif kind is not bool and (kind is not float or not math.isfinite(value)):  # type: ignore[arg-type]
+        elif not plain_scalar(value):
             return None
         out[key] = value  # type: ignore[assignment]
     return out
@@ -62,15 +56,19 @@ def plain_list(items: list[object] | tuple[object, ...]) -> bool:
             first = kind
         elif kind is not first:
             return False
-        if kind is str:
-            if not item.isascii():  # type: ignore[attr-defined]
-                return False
-        elif kind is int:
-            if not INT64[0] <= item <= INT64[1]:  # type: ignore[operator]
-                return False
-        elif kind is not bool and (kind is not float or not math.isfinite(item)):  # type: ignore[arg-type]
+        if not plain_scalar(item):
             return False
     return True
+
+
+def plain_scalar(value: object) -> bool:
+    """Whether a value is an ASCII string, a 64-bit int, a boolean or a finite float."""
+    kind = value.__class__
+    if kind is str:
+        return value.isascii()  # type: ignore[attr-defined, no-any-return]
+    if kind is int:
+        return INT64[0] <= value <= INT64[1]  # type: ignore[operator]
+    return kind is bool or (kind is float and math.isfinite(value))  # type: ignore[arg-type]
 
 
 #: the label of each id prefix, for the fast id checks (anything unusual goes through graph.schema's)
