@@ -6,6 +6,11 @@ tables and rewrites the "Graph store" section of ``docs/benchmarks.md``::
 
     .venv/bin/python bench/graph.py --quick --backends sqlite      # smoke test, ~20 s
     .venv/bin/python bench/graph.py --sizes small,medium,large --backends sqlite,neo4j
+    .venv/bin/python bench/graph.py --sizes large --backends sqlite --workdir w --reuse   # queries only
+
+SQLite files written to ``--workdir`` stay there; ``--reuse`` times the queries on
+them again without loading (the load columns then read 0, and the markdown file is
+left alone unless ``--out`` names one).
 
 Neo4j: ``--neo4j-uri`` (or env ``VIDYA_NEO4J_URI``) names a server whose
 database is WIPED before each size; without it a dev server is started from
@@ -40,7 +45,7 @@ from contextlib import ExitStack, contextmanager
 from neo4j.exceptions import DriverError, Neo4jError
 
 from bench.estate import SIZES
-from bench.measure import ServerCpu, load, no_server, peak_rss_mib, time_queries
+from bench.measure import LoadResult, ServerCpu, load, no_server, peak_rss_mib, time_queries
 from bench.neo4j_server import Neo4jServer, server_rss_mib, wipe
 from bench.report import RunResult, cpu_name, load_table, query_table, section, targets_table, write_section
 from graph.errors import VidyaError
@@ -73,7 +78,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--json", type=Path, default=None, help="also write the results as JSON")
     p.add_argument("--merge", type=Path, action="append", default=[], help="include results from an earlier --json (repeatable)")
     p.add_argument("--note", action="append", default=[], help="a paragraph to add to the notes (repeatable)")
-    p.add_argument("--workdir", type=Path, default=None, help="where SQLite files go (default: a temp dir)")
+    p.add_argument("--workdir", type=Path, default=None, help="where SQLite files go and stay (default: a temp dir)")
+    p.add_argument(
+        "--reuse", action="store_true", help="sqlite: time the queries on the files a run left in --workdir, no load"
+    )
     p.add_argument("--profile-load", type=Path, default=None, help="write cProfile stats of each load here")
     p.add_argument("--neo4j-uri", default=os.environ.get("VIDYA_NEO4J_URI"), help="use this server (wiped!)")
     p.add_argument("--neo4j-page-cache-mb", type=int, default=2048, help="dev server page cache (default 2048)")
@@ -118,9 +126,13 @@ def run_size(
 ) -> RunResult:
     spec = SIZES[size]
     started, load_before = time.monotonic(), os.getloadavg()[0]
-    log(f"{backend}/{size}: loading ({spec.services} services) in batches of {args.batch_size:,}")
-    with _profiled(args.profile_load, f"{backend}-{size}"):
-        loaded = load(store, spec, args.batch_size, log, server_cpu)
+    if args.reuse:
+        log(f"{backend}/{size}: reusing the stored estate, load not timed")
+        loaded = LoadResult(relationships=sum(store.counts().relationships.values()))
+    else:
+        log(f"{backend}/{size}: loading ({spec.services} services) in batches of {args.batch_size:,}")
+        with _profiled(args.profile_load, f"{backend}-{size}"):
+            loaded = load(store, spec, args.batch_size, log, server_cpu)
     log(
         f"{backend}/{size}: {loaded.nodes_per_s:,.0f} nodes/s, {loaded.rels_per_s:,.0f} relationships/s "
         f"({loaded.rels_per_cpu_s:,.0f} per CPU second)"
@@ -144,7 +156,9 @@ def run_sqlite(sizes: list[str], args: argparse.Namespace, keep: Keep) -> None:
         workdir = args.workdir or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="vidya-bench-")))
         for size in sizes:
             path = workdir / f"graph-{size}.db"
-            for old in workdir.glob(path.name + "*"):
+            if args.reuse and not path.exists():
+                raise RuntimeError(f"--reuse: {path} does not exist (load it first with the same --workdir)")
+            for old in [] if args.reuse else workdir.glob(path.name + "*"):
                 old.unlink()
             store = open_store(GraphConfig(backend="sqlite", sqlite_path=path))
             try:
@@ -246,6 +260,9 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         print(f"bench/graph.py: unknown size or backend: {', '.join(unknown)}", file=sys.stderr)
         return 2
+    if args.reuse and (args.workdir is None or "neo4j" in backends):
+        print("bench/graph.py: --reuse needs --workdir and the sqlite backend only", file=sys.stderr)
+        return 2
     if args.quick:
         args.samples, args.warmup, args.neo4j_warmup = min(args.samples, 20), min(args.warmup, 3), False
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # unwind, so a dev server we started is stopped
@@ -255,7 +272,7 @@ def main(argv: list[str] | None = None) -> int:
     results = _ordered(merged + measured)
     print("\n" + targets_table(results) + "\n\n" + load_table(results) + "\n\n" + query_table(results))
     log(f"total wall time {time.monotonic() - STARTED:,.0f} s")
-    out = args.out or (None if args.quick else DEFAULT_OUT)
+    out = args.out or (None if args.quick or args.reuse else DEFAULT_OUT)
     if out is not None and not args.no_write:
         servers = [r.extra["server"] for r in results if r.extra.get("server")]
         commands = list(dict.fromkeys(r.extra.get("command", command) for r in results))

@@ -2,7 +2,8 @@
 
 Each level is one statement over the adjacency indexes alone (edge visibility is
 in SQL, the edges' far ends come back as one JSON array of integer keys), then
-one read of the nodes not yet decoded, by key. A far node's own visibility is
+one read of the nodes not yet decoded, by key (decoded in one loop by
+:func:`graph.sqlite_read_nodes.decode_nodes`). A far node's own visibility is
 checked here on the decoded node, by the same rule as
 :func:`graph.sqlite_schema.visible`, so a node found in the
 :class:`graph.sqlite_cache.NodeCache` costs no row read::
@@ -25,7 +26,8 @@ from typing import Any
 from graph.model import Direction, Hop, Node
 from graph.schema import RelType
 from graph.sqlite_cache import NodeCache
-from graph.sqlite_schema import NODE_SELECT, ids_param, row_node
+from graph.sqlite_read_nodes import NODE_ROW_SELECT, decode_nodes
+from graph.sqlite_schema import ids_param
 from graph.sqlite_search import ends_sql, start_sql, step_params
 
 #: runs a statement and gives its rows (``sqlite3.Connection.execute``): rows are decoded as
@@ -33,7 +35,7 @@ from graph.sqlite_search import ends_sql, start_sql, step_params
 Rows = Callable[[str, Any], Iterable[Any]]
 
 _ID = attrgetter("id")
-_BY_RID = f"SELECT n.rid, {NODE_SELECT} FROM nodes n WHERE n.rid IN (SELECT value FROM json_each(?))"
+_BY_RID = f"SELECT {NODE_ROW_SELECT} FROM nodes n WHERE n.rid IN (SELECT value FROM json_each(?))"
 
 # A Hop is built as an instance of a mutable class with its slot layout, then becomes a Hop
 # (the layouts are identical, so Python allows the ``__class__`` change): about half the
@@ -64,7 +66,7 @@ def nodes_by_rid(query: Rows, rids: Collection[int], cache: NodeCache | None) ->
         found, missing = cache.lookup(rids)
     if missing:
         # in key order: neighbouring keys share b-tree pages
-        read = {row[0]: row_node(row[1:]) for row in query(_BY_RID, (json.dumps(sorted(missing)),))}
+        read = decode_nodes(query(_BY_RID, (json.dumps(sorted(missing)),)))
         found.update(read)
         if cache is not None:
             cache.add(read)

@@ -5,9 +5,11 @@ so text order is time order and every time comparison can use an index.
 
 Nodes have an integer key (``rid``) beside their text id, and edges name their
 endpoints by it: the adjacency indexes hold small integers rather than long
-text ids, and every join from an edge to its endpoints is a rowid lookup. One
-unique index over ``(id, 0 for the current version else seq)`` both finds
-every version of an edge and keeps at most one current version per id. The
+text ids, and every join from an edge to its endpoints is a rowid lookup. An
+edge is found by ``eid``, a 32-bit checksum of its id (:func:`edge_key`), with
+``eid = ? AND id = ?``: the index over it holds small integers, and a bulk load
+inserts ids in random order, so an index of long text ids was rewritten nearly
+whole by every batch (two ids sharing a checksum only cost a row read). The
 adjacency indexes (``edges_out``, ``edges_in``) hold every column a traversal
 step reads, so a step never visits the edge rows themselves.
 
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import zlib
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
@@ -28,7 +31,7 @@ from graph.errors import StoreError
 from graph.model import Edge, Node, Provenance, trusted_edge, trusted_node, trusted_provenance
 from graph.schema import NodeLabel, RelType
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 DDL = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -56,6 +59,7 @@ CREATE INDEX IF NOT EXISTS nodes_source ON nodes(source);
 CREATE TABLE IF NOT EXISTS edges (
     seq INTEGER PRIMARY KEY,
     id TEXT NOT NULL,
+    eid INTEGER NOT NULL,
     type TEXT NOT NULL,
     src INTEGER NOT NULL,
     dst INTEGER NOT NULL,
@@ -68,7 +72,7 @@ CREATE TABLE IF NOT EXISTS edges (
     retired_at TEXT,
     content_hash TEXT NOT NULL
 );
-CREATE UNIQUE INDEX IF NOT EXISTS edges_id ON edges(id, (CASE WHEN retired_at IS NULL THEN 0 ELSE seq END));
+CREATE INDEX IF NOT EXISTS edges_eid ON edges(eid);
 CREATE INDEX IF NOT EXISTS edges_out ON edges(src, type, dst, retired_at, valid_to, valid_from);
 CREATE INDEX IF NOT EXISTS edges_in ON edges(dst, type, src, retired_at, valid_to, valid_from);
 CREATE INDEX IF NOT EXISTS edges_prov ON edges(prov);
@@ -127,7 +131,24 @@ EDGE_FROM = (
     "edges e JOIN nodes a ON a.rid = e.src JOIN nodes b ON b.rid = e.dst JOIN edge_provenance p ON p.k = e.prov"
 )
 #: the columns a new edge version is inserted with (``retired_at`` starts NULL)
-EDGE_INSERT_COLUMNS = "id, type, src, dst, key, props, valid_from, valid_to, prov, recorded_at, content_hash"
+EDGE_INSERT_COLUMNS = "id, eid, type, src, dst, key, props, valid_from, valid_to, prov, recorded_at, content_hash"
+#: the condition that finds the versions of one edge id (parameters: ``edge_key(id)``, ``id``)
+EDGE_BY_ID = "e.eid = ? AND e.id = ?"
+
+
+def edge_key(edge_id: str) -> int:
+    """The ``eid`` column of an edge id: a signed 32-bit checksum (stored in four bytes).
+
+    >>> edge_key("DEPENDS_ON:0123") == edge_key("DEPENDS_ON:0123")
+    True
+    """
+    return zlib.crc32(edge_id.encode()) - 2**31
+
+
+def edge_keys(edges: Iterable[Edge]) -> dict[str, int]:
+    """The :func:`edge_key` of each edge's id, by id."""
+    crc = zlib.crc32
+    return {edge_id: crc(edge_id.encode()) - 2**31 for edge_id in [e.id for e in edges]}
 
 
 def check_version(conn: sqlite3.Connection, where: str) -> None:
@@ -192,12 +213,13 @@ def node_row(node: Node, recorded_at: str | None) -> tuple[Any, ...]:
 def edge_rows(
     inserts: Iterable[tuple[Edge, datetime | None, datetime | None]],
     rids: dict[str, int],
+    eids: dict[str, int],
     prov_key: Callable[[Provenance], int],
     recorded_at: str | None,
 ) -> list[tuple[Any, ...]]:
     """The insert rows of edge versions, ``(edge, valid_from, valid_to)`` each.
 
-    ``rids`` maps endpoint ids to rids and ``prov_key`` a provenance record to its
+    ``rids`` maps endpoint ids to rids, ``eids`` edge ids to :func:`edge_key` and ``prov_key`` a provenance record to its
     ``edge_provenance`` key; a batch shares a few provenance records between thousands of
     edges, so each is looked up once. The stored hash is of what the caller asserted, not of
     the interval the planner stored: the planner compares it with the next assertion, so
@@ -212,9 +234,10 @@ def edge_rows(
         key = keys.get(id(p))
         if key is None:  # the edges hold the record, so its id() is not reused while this runs
             key = keys[id(p)] = prov_key(p)
-        props = edge.props
+        props, edge_id = edge.props, edge.id
         append((
-            edge.id, types[edge.type], rids[edge.src], rids[edge.dst], edge.key, _DUMP(props) if props else "{}",
+            edge_id, eids[edge_id], types[edge.type], rids[edge.src], rids[edge.dst], edge.key,
+            _DUMP(props) if props else "{}",
             None if valid_from is None else ts(valid_from), None if valid_to is None else ts(valid_to),
             key, recorded_at, edge.content_hash,
         ))

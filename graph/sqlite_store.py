@@ -23,8 +23,10 @@ from graph.model import Counts, Direction, Edge, Hop, Node, now_utc, utc
 from graph.schema import EVENT_LINKS, NodeLabel, RelType
 from graph.sqlite_cache import NODE_CACHE_SIZE, NodeCache
 from graph.sqlite_read import reach
+from graph.sqlite_read_edges import decode_edges, incident_sql
 from graph.sqlite_schema import (
     DDL,
+    EDGE_BY_ID,
     EDGE_FROM,
     EDGE_SELECT,
     NODE_COLUMNS,
@@ -32,6 +34,7 @@ from graph.sqlite_schema import (
     PRAGMAS,
     SCHEMA_VERSION,
     check_version,
+    edge_key,
     ids_param,
     row_edge,
     row_node,
@@ -150,18 +153,18 @@ class SqliteGraphStore(TraversalMixin):
 
     def get_edge(self, id_: str) -> Edge | None:
         sql = (
-            f"SELECT {EDGE_SELECT} FROM {EDGE_FROM} WHERE e.id = ? "
+            f"SELECT {EDGE_SELECT} FROM {EDGE_FROM} WHERE {EDGE_BY_ID} "
             "ORDER BY e.retired_at IS NULL DESC, e.recorded_at DESC, e.retired_at DESC LIMIT 1"
         )
-        rows = self._query(sql, (id_,))
+        rows = self._query(sql, (edge_key(id_), id_))
         return row_edge(rows[0]) if rows else None
 
     def edge_history(self, id_: str) -> list[Edge]:
         sql = (
-            f"SELECT {EDGE_SELECT} FROM {EDGE_FROM} WHERE e.id = ? "
+            f"SELECT {EDGE_SELECT} FROM {EDGE_FROM} WHERE {EDGE_BY_ID} "
             "ORDER BY e.recorded_at, e.retired_at IS NULL, e.retired_at"
         )
-        return [row_edge(r) for r in self._query(sql, (id_,))]
+        return [row_edge(r) for r in self._query(sql, (edge_key(id_), id_))]
 
     def incident_edges(
         self,
@@ -172,25 +175,9 @@ class SqliteGraphStore(TraversalMixin):
     ) -> list[Edge]:
         if not ids:
             return []
-        params: dict[str, Any] = {"ids": _json_list(ids), "types": None, "now": self._now()}
-        if types is not None:
-            params["types"] = _json_list(str(RelType(t)) for t in types)
-        conds = []
-        for alias in ("e", "a", "b"):
-            cond, extra = visible(alias, as_of)
-            conds.append(cond)
-            params.update(extra)
-        tail = (
-            "AND (:types IS NULL OR e.type IN (SELECT value FROM json_each(:types))) AND " + " AND ".join(conds)
-        )
-        base = f"SELECT {EDGE_SELECT}, e.seq FROM {EDGE_FROM} "
-        parts = []
-        if direction in ("out", "both"):
-            parts.append(base + "WHERE a.id IN (SELECT value FROM json_each(:ids)) " + tail)
-        if direction in ("in", "both"):
-            parts.append(base + "WHERE b.id IN (SELECT value FROM json_each(:ids)) " + tail)
-        rows = self._query(" UNION ".join(parts), params)
-        return sorted((row_edge(r) for r in rows), key=lambda e: (e.id, e.valid_from is not None, e.valid_from))
+        sql, params = incident_sql(ids, direction, types, as_of, self._now())
+        edges = decode_edges(self._query(sql, params))
+        return sorted(edges, key=lambda e: (e.id, e.valid_from is not None, e.valid_from))
 
     def _bfs(
         self,

@@ -6,6 +6,7 @@ import json
 import sqlite3
 from collections.abc import Collection, Iterable
 from datetime import datetime
+from operator import itemgetter
 
 from graph.model import Edge, Node, Provenance, WriteStats
 from graph.planner import (
@@ -25,6 +26,8 @@ from graph.sqlite_schema import (
     EDGE_INSERT_COLUMNS,
     NODE_COLUMNS,
     dump_props,
+    edge_key,
+    edge_keys,
     edge_rows,
     ids_param,
     node_row,
@@ -48,12 +51,15 @@ _UNLESS_REFERENCED = (
     " AND NOT (placeholder = 1 AND EXISTS (SELECT 1 FROM edges e WHERE (e.src = nodes.rid OR e.dst = nodes.rid) "
     "AND e.retired_at IS NULL))"
 )
-#: every stored version of the given edge ids, with its source node's text id and its source
+#: every stored version of the edges with the given keys (``eid``), with its source node's text
+#: id and its source; a version of another id with the same key is dropped by the caller
 _VERSIONS = (
     "SELECT e.id, a.id, e.type, e.content_hash, p.source, e.valid_from, e.valid_to, e.retired_at IS NULL "
     "FROM edges e JOIN nodes a ON a.rid = e.src JOIN edge_provenance p ON p.k = e.prov "
-    "WHERE e.id IN (SELECT value FROM json_each(?))"
+    "WHERE e.eid IN (SELECT value FROM json_each(?))"
 )
+#: the current version of one edge id (parameters: its key, its id)
+_CURRENT = "eid = ? AND id = ? AND retired_at IS NULL"
 _SIBLINGS = (
     "SELECT e.id, a.id, e.type, e.content_hash, p.source, e.valid_from, e.valid_to, 1 "
     "FROM edges e JOIN nodes a ON a.rid = e.src JOIN edge_provenance p ON p.k = e.prov "
@@ -76,6 +82,8 @@ _IN_IDS = "IN (SELECT value FROM json_each(?))"
 #: edges planned and written per round of statements: a bigger round looks up each endpoint
 #: shared by its edges (an environment, a service) once, and costs fewer statements
 EDGE_CHUNK = 10_000
+#: the source node key of an insert row (its columns are :data:`EDGE_INSERT_COLUMNS`)
+_BY_SRC = itemgetter(EDGE_INSERT_COLUMNS.split(", ").index("src"))
 
 
 class SqliteBatch:
@@ -110,8 +118,10 @@ class SqliteBatch:
             rids = self._endpoints(chunk)
             current: dict[str, EdgeState] = {}
             history: set[str] = set()
-            # the chunk's ids are distinct (last_wins): no set to build, nothing to sort
-            for state, is_current in self._edge_states(_VERSIONS, ids_param([e.id for e in chunk])):
+            eids = edge_keys(chunk)
+            for state, is_current in self._edge_states(_VERSIONS, ids_param(set(eids.values()))):
+                if state.id not in eids:  # another id with the same key
+                    continue
                 history.add(state.id)
                 if is_current:
                     current[state.id] = state
@@ -121,20 +131,23 @@ class SqliteBatch:
             plan = plan_edges(chunk, current, history, siblings, self.now)
             if plan.retires:
                 self._conn.executemany(
-                    "UPDATE edges SET retired_at = ?, valid_to = ? WHERE id = ? AND retired_at IS NULL",
-                    [(self._now, ts(valid_to), edge_id) for edge_id, valid_to in plan.retires],
+                    f"UPDATE edges SET retired_at = ?, valid_to = ? WHERE {_CURRENT}",
+                    [(self._now, ts(valid_to), edge_key(edge_id), edge_id) for edge_id, valid_to in plan.retires],
                 )
             if plan.closes:
                 self._conn.executemany(
-                    "UPDATE edges SET valid_to = ? WHERE id = ? AND retired_at IS NULL",
-                    [(ts(valid_to), edge_id) for edge_id, valid_to in plan.closes],
+                    f"UPDATE edges SET valid_to = ? WHERE {_CURRENT}",
+                    [(ts(valid_to), edge_key(edge_id), edge_id) for edge_id, valid_to in plan.closes],
                 )
             if plan.reprovenance:
                 self._conn.executemany(
-                    "UPDATE edges SET prov = ? WHERE id = ? AND retired_at IS NULL",
-                    [(self._provenance_key(e.provenance), e.id) for e in plan.reprovenance],
+                    f"UPDATE edges SET prov = ? WHERE {_CURRENT}",
+                    [(self._provenance_key(e.provenance), edge_key(e.id), e.id) for e in plan.reprovenance],
                 )
-            self._conn.executemany(_INSERT_EDGE, edge_rows(plan.inserts, rids, self._provenance_key, self._now))
+            rows = edge_rows(plan.inserts, rids, eids, self._provenance_key, self._now)
+            # in source-node order: the rows go into the adjacency index by source in key order
+            rows.sort(key=_BY_SRC)
+            self._conn.executemany(_INSERT_EDGE, rows)
             self.stats.add(plan.stats())
 
     def _provenance_key(self, prov: Provenance) -> int:
