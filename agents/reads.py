@@ -1,11 +1,10 @@
 """Graph reads of a diagnosis: each entity's own events, and event windows that grow without re-reading.
 
-The change or alert records of several entities are read together: their
-incoming ``link`` edges (``TARGETS`` for changes, ``AFFECTS`` for alerts) as the
-graph stood at the period's end, in one read, then the events those edges come
-from, chosen by the label in their id, in a second. Two reads whatever the
-number of entities (on a server, two round trips instead of one per entity).
-Events after the period are left out by the store (an event exists from its
+The change or alert records of several entities are read together, through
+the store's ``linked_events``: the events whose ``link`` edges (``TARGETS`` for
+changes, ``AFFECTS`` for alerts) point at them as the graph stood at the
+period's end, whatever the number of entities (SQLite reads the edges, then the
+events; Neo4j answers in one statement). Events after the period are left out by the store (an event exists from its
 ``at`` on), not read and dropped, and each event node is read once::
 
     changes = linked_events(store, ["service:default/payments"], RelType.TARGETS, CHANGE_KINDS, start, end)
@@ -22,13 +21,12 @@ answers it by reading only the stretch the window gained::
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from graph.model import Node
-from graph.schema import NodeLabel, RelType, label_of
+from graph.schema import NodeLabel, RelType
 from graph.store import GraphStore, TimelineEvent
 
 
@@ -42,28 +40,19 @@ def linked_events(
 ) -> list[tuple[Node, str]]:
     """Current events of ``labels`` linked by ``link`` to ``entities`` with ``start <= at < end``, with the entity.
 
-    One ``incident_edges`` read and one ``get_nodes`` read for all the entities. Retired events and
-    placeholders are left out; a pair is listed once.
+    One :meth:`GraphStore.linked_events` read for all the entities (two reads on SQLite, one
+    statement on Neo4j). Retired events and placeholders are left out; a pair is listed once,
+    by (at, id, entity).
     """
     wanted = set(entities)
     if not wanted:
         return []
-    kinds = set(labels)
-    linked: dict[str, set[str]] = defaultdict(set)
-    for edge in store.incident_edges(sorted(wanted), "in", (link,), as_of=end):
-        if edge.dst in wanted and label_of(edge.src) in kinds:
-            linked[edge.src].add(edge.dst)
-    found = [
+    return [
         (node, entity)
-        for node in store.get_nodes(linked)
-        if node.label in kinds and _current_in(node, start, end)
-        for entity in linked[node.id]
+        for node, reached in store.linked_events(wanted, link, labels, start, end)
+        for entity in reached
+        if entity in wanted
     ]
-    return sorted(found, key=lambda pair: (pair[0].at or end, pair[0].id, pair[1]))
-
-
-def _current_in(node: Node, start: datetime, end: datetime) -> bool:
-    return not node.placeholder and node.retired_at is None and node.at is not None and start <= node.at < end
 
 
 @dataclass

@@ -1,4 +1,12 @@
-"""The Neo4j server a benchmark runs against: a given URI, or a dev server started for the run."""
+"""The Neo4j server a benchmark runs against: a given URI, or a dev server started for the run.
+
+The dev server (``tools/neo4j-dev``) keeps Neo4j's defaults but for the page cache, the JVM
+options the benchmark passes and a small transaction log. A production server would size
+``server.memory.pagecache.size`` to hold the store, give the heap room for the write
+transactions (10,000-record chunks), keep the default query plan cache
+(``server.db.query_cache_size``: the backend sends a fixed set of short statements, a few per
+relationship type) and leave checkpointing and log retention to its backup policy.
+"""
 
 from __future__ import annotations
 

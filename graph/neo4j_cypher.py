@@ -4,10 +4,9 @@ All values travel as parameters. Labels and relationship types are written
 with Cypher 5.26's dynamic ``$(...)`` syntax where that costs nothing; where a
 relationship-property index must be used (lookups by edge id or by source),
 the type has to be spelled in the query text, so those statements are
-generated once, here, from :class:`graph.schema.RelType` members checked
-against a strict identifier pattern; they never contain input. A lookup for
-a whole write chunk is one statement, a ``UNION`` of one indexed branch per
-type, reading its ids from a parameter map keyed by type. The full-text
+generated once from :class:`graph.schema.RelType` members checked against a
+strict identifier pattern; they never contain input. The write path
+(:mod:`graph.neo4j_write_cypher`) uses one short indexed statement per type. The full-text
 index is generated the same way from :data:`graph.schema.TEXT_FIELDS`, and a
 keyword query reaches Lucene only through :func:`lucene_query`, which quotes
 every term.
@@ -33,8 +32,16 @@ def _ident(type_: RelType) -> str:
     return name
 
 
-def _per_type(template: str) -> dict[RelType, str]:
-    return {t: template.replace("{T}", _ident(t)).replace("{t}", _ident(t).lower()) for t in RelType}
+def per_type(template: str, types: list[RelType] | None = None) -> dict[RelType, str]:
+    """``template`` with ``{T}`` (and ``{t}``, lower case) replaced by each type's name, checked to be a plain identifier.
+
+    >>> per_type("MATCH ()-[e:{T}]->() RETURN e", [RelType.RUNS])[RelType.RUNS]
+    'MATCH ()-[e:RUNS]->() RETURN e'
+    """
+    return {
+        t: template.replace("{T}", _ident(t)).replace("{t}", _ident(t).lower())
+        for t in (RelType if types is None else types)
+    }
 
 
 def _plain(names: tuple[str, ...], pattern: re.Pattern[str]) -> tuple[str, ...]:
@@ -67,8 +74,8 @@ SCHEMA: list[str] = [
     f"CREATE INDEX vidya_node_at IF NOT EXISTS FOR (n:{N}) ON (n.at)",
     # events of some kinds in a time window (timelines, past cases): the kind first, then the range
     f"CREATE INDEX vidya_node_label_at IF NOT EXISTS FOR (n:{N}) ON (n.label, n.at)",
-    *_per_type("CREATE INDEX vidya_rel_{t}_id IF NOT EXISTS FOR ()-[r:{T}]-() ON (r.id)").values(),
-    *_per_type("CREATE INDEX vidya_rel_{t}_source IF NOT EXISTS FOR ()-[r:{T}]-() ON (r.source)").values(),
+    *per_type("CREATE INDEX vidya_rel_{t}_id IF NOT EXISTS FOR ()-[r:{T}]-() ON (r.id)").values(),
+    *per_type("CREATE INDEX vidya_rel_{t}_source IF NOT EXISTS FOR ()-[r:{T}]-() ON (r.source)").values(),
     f"CREATE FULLTEXT INDEX {TEXT_INDEX} IF NOT EXISTS FOR (n:{'|'.join(TEXT_INDEX_LABELS)}) "
     f"ON EACH [{', '.join(f'n.{p}' for p in TEXT_INDEX_PROPERTIES)}] "
     "OPTIONS {indexConfig: {" + ", ".join(f"`{k}`: {_literal(v)}" for k, v in TEXT_INDEX_CONFIG.items()) + "}}",
@@ -127,15 +134,6 @@ MIGRATE_EDGES_TIMES = f"MATCH ()-[e]->() CALL (e) {{ SET {_to_micros('e')} }} IN
 # the write statements are in graph.neo4j_write_cypher
 
 
-def all_types(branch: str, types: list[RelType]) -> str:
-    """One statement for every type: a UNION of the per-type ``branch``, each using its type's index.
-
-    ``{T}`` is the type; the branch reads its rows from the parameter map's entry for the type
-    (a missing entry is null, and unwinding null gives no rows).
-    """
-    return "CALL () { " + " UNION ALL ".join(branch.replace("{T}", _ident(t)) for t in types) + " } "
-
-
 # --- reads -------------------------------------------------------------------------
 NODE_BY_ID = f"MATCH (n:{N} {{id: $id}}) RETURN properties(n) AS p"
 NODES_BY_IDS = f"UNWIND $ids AS id MATCH (n:{N} {{id: id}}) RETURN collect(properties(n)) AS rows"
@@ -155,11 +153,11 @@ def _find_nodes(label: bool, name: bool) -> str:
 FIND_NODES = {(label, name): _find_nodes(label, name) for label in (False, True) for name in (False, True)}
 
 _EDGE_ROW = "a.id AS src, b.id AS dst, type(e) AS type, properties(e) AS p"
-EDGE_BY_ID = _per_type(
+EDGE_BY_ID = per_type(
     "MATCH (a)-[e:{T} {id: $id}]->(b) RETURN " + _EDGE_ROW + " "
     "ORDER BY e.retired_at IS NULL DESC, e.recorded_at DESC, e.retired_at DESC LIMIT 1"
 )
-EDGE_HISTORY = _per_type(
+EDGE_HISTORY = per_type(
     "MATCH (a)-[e:{T} {id: $id}]->(b) RETURN " + _EDGE_ROW + " "
     "ORDER BY e.recorded_at, e.retired_at IS NULL, e.retired_at"
 )
@@ -257,6 +255,14 @@ _INCIDENT_TAIL = (
 )
 INCIDENT_OUT = f"UNWIND $ids AS id MATCH (a:{N} {{id: id}})-[e]->(b:{N}) " + _INCIDENT_TAIL
 INCIDENT_IN = f"UNWIND $ids AS id MATCH (a:{N})-[e]->(b:{N} {{id: id}}) " + _INCIDENT_TAIL
+#: current events of $kinds with $start <= at < $end whose $type edges, as of $as_of, reach the entities $ids:
+#: ``rows`` of {p: the event's properties, entities: the ids it reaches}
+LINKED_EVENTS = (
+    f"UNWIND $ids AS id MATCH (a:{N})-[e]->(b:{N} {{id: id}}) WHERE type(e) = $type AND a.label IN $kinds "
+    "AND a.at >= $start AND a.at < $end AND a.retired_at IS NULL AND NOT coalesce(a.placeholder, false) AND "
+    + " AND ".join(visible(x, True) for x in ("e", "a", "b"))
+    + " WITH a, collect(DISTINCT b.id) AS entities RETURN collect({p: properties(a), entities: entities}) AS rows"
+)
 EVENTS = (
     f"MATCH (n:{N}) WHERE n.at >= $start AND n.at < $end AND n.label IN $kinds "
     "AND n.retired_at IS NULL AND NOT n.placeholder "

@@ -14,6 +14,7 @@ set. A database from a newer layout is refused with a :class:`StoreError`.
 
 from __future__ import annotations
 
+import re
 from typing import Any, LiteralString
 
 import neo4j
@@ -22,16 +23,29 @@ from graph import neo4j_cypher as cy
 from graph.errors import StoreError
 from graph.neo4j_records import LAYOUT
 
+#: the names of the indexes in place (a uniqueness constraint's index has the constraint's name)
+_INDEX_NAMES = "SHOW INDEXES YIELD name RETURN collect(name) AS names"
+_NAMED = re.compile(r"^CREATE (?:CONSTRAINT|INDEX|FULLTEXT INDEX) (\w+) IF NOT EXISTS ")
+
 
 def _q(text: str) -> LiteralString:
     return text
 
 
+def _name(statement: str) -> str | None:
+    """The name a schema statement creates, or None when it is not a named ``IF NOT EXISTS`` one."""
+    match = _NAMED.match(statement)
+    return None if match is None else match.group(1)
+
+
 def ensure_schema(driver: neo4j.Driver, database: str | None) -> None:
     """Create what queries rely on and migrate the layout; raises ``neo4j`` errors as they come."""
     _drop_outdated_text_index(driver, database)
+    present = set(_single(driver, database, _INDEX_NAMES) or [])
+    # each schema command costs the server a parse and a schema lookup: send only the missing ones
     for statement in cy.SCHEMA:
-        driver.execute_query(_q(statement), database_=database)
+        if _name(statement) not in present:
+            driver.execute_query(_q(statement), database_=database)
     driver.execute_query(_q(cy.AWAIT_INDEXES), database_=database)
     _ensure_layout(driver, database)
 

@@ -24,11 +24,12 @@ from datetime import datetime
 from typing import Any, LiteralString, TypeVar
 
 import neo4j
-from neo4j.exceptions import AuthError, ConfigurationError, Neo4jError, ServiceUnavailable
+from neo4j.exceptions import AuthError, ConfigurationError, DriverError, Neo4jError, ServiceUnavailable
 
 from graph import neo4j_cypher as cy
 from graph.errors import RecordError, StoreError, StoreUnavailable
 from graph.model import Counts, Direction, Edge, Node, edge_type_of, now_utc, utc
+from graph.neo4j_read_events import Neo4jEventReadsMixin
 from graph.neo4j_records import Decoder, to_micros
 from graph.neo4j_schema import ensure_schema
 from graph.neo4j_traversal import Neo4jTraversalMixin
@@ -39,6 +40,8 @@ from graph.text_query import TEXT_LABELS, query_terms
 from graph.traversal import TraversalMixin
 
 _UNREACHABLE = (ServiceUnavailable, AuthError, ConfigurationError, OSError)
+#: tries of a read that fails with an error the driver calls transient (a cluster changing leader)
+_READ_ATTEMPTS = 3
 T = TypeVar("T")
 #: the read transaction a multi-statement read runs in (see ``_in_one_read``), per thread/task
 _READ_TX: ContextVar[neo4j.ManagedTransaction | None] = ContextVar("vidya_neo4j_read_tx", default=None)
@@ -54,7 +57,7 @@ def _edges(records: Iterable[Any]) -> list[Edge]:
     return [decode.edge(r["type"], r["src"], r["dst"], r["p"]) for r in records]
 
 
-class Neo4jGraphStore(Neo4jTraversalMixin, TraversalMixin):
+class Neo4jGraphStore(Neo4jEventReadsMixin, Neo4jTraversalMixin, TraversalMixin):
     """A :class:`graph.store.GraphStore` on a Neo4j 5.26+ server."""
 
     def __init__(
@@ -118,15 +121,24 @@ class Neo4jGraphStore(Neo4jTraversalMixin, TraversalMixin):
         tx = _READ_TX.get()
         if tx is not None:
             return list(tx.run(_q(query), params))
-        try:
-            records, _, _ = self._driver.execute_query(
-                _q(query), params, database_=self._database, routing_=neo4j.RoutingControl.READ
-            )
-        except _UNREACHABLE as exc:
-            raise self._unavailable(exc) from exc
-        except Neo4jError as exc:
-            raise StoreError(f"Neo4j at {self.uri} failed a query: {exc}") from exc
-        return records
+        # an auto-commit statement: one round trip (RUN and PULL together), where a managed
+        # transaction adds BEGIN and a COMMIT the server answers separately
+        for attempt in range(1, _READ_ATTEMPTS + 1):
+            try:
+                with self._driver.session(
+                    database=self._database, default_access_mode=neo4j.READ_ACCESS,
+                    bookmark_manager=self._driver.execute_query_bookmark_manager,
+                ) as session:
+                    return list(session.run(_q(query), params))
+            except (Neo4jError, DriverError) as exc:
+                if exc.is_retryable() and attempt < _READ_ATTEMPTS:
+                    continue
+                if isinstance(exc, _UNREACHABLE):
+                    raise self._unavailable(exc) from exc
+                raise StoreError(f"Neo4j at {self.uri} failed a query: {exc}") from exc
+            except _UNREACHABLE as exc:
+                raise self._unavailable(exc) from exc
+        raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
 
     def _in_one_read(self, work: Callable[[], T]) -> T:
         """Run ``work``, whose statements go through ``_read``, in one managed read transaction.

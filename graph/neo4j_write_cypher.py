@@ -1,23 +1,25 @@
 """The write statements of the Neo4j backend.
 
-Same rules as :mod:`graph.neo4j_cypher`: every value is a parameter; a
-relationship type appears in the text only where a relationship-property
-index must be used, generated here from :class:`graph.schema.RelType`. A step
-that touches every type is one statement, a ``UNION ALL`` of one indexed
-branch per type reading its rows from a parameter map keyed by type (a
-missing key is null, and unwinding null gives no rows), so an edge chunk reads
-what the planner needs in one round trip and a source is retired or deleted
-in one statement.
+Same rules as :mod:`graph.neo4j_cypher`: every value is a parameter. Node
+writes and edge inserts are short statements with dynamic labels and types.
+A lookup of edges by id or by source must use a relationship-property index,
+and an index is per type, so the type has to be spelled in the text: those
+statements come one per type (:func:`graph.neo4j_cypher.per_type`), generated from
+:class:`graph.schema.RelType` members checked against a strict identifier
+pattern, and a step runs the ones of the types its rows have. Each is a
+single index seek the server plans in milliseconds (a ``UNION`` of one branch
+per type took seconds of server CPU to plan, and again whenever the
+statistics moved); every lookup is pinned to its index by a hint, so no plan
+ever walks a dense node's relationships to find an edge.
 
 Lists whose length varies with the input travel inside a map parameter ``$p``:
 the server caches a plan per statement and per rough size of each list
-parameter, and planning the larger statements costs seconds, once per size
-(a map parameter is one cache entry whatever it holds).
+parameter (a map parameter is one cache entry whatever it holds).
 """
 
 from __future__ import annotations
 
-from graph.neo4j_cypher import N, all_types
+from graph.neo4j_cypher import N, per_type
 from graph.schema import RELS, RelType
 
 # --- node writes ---------------------------------------------------------------
@@ -37,46 +39,34 @@ NODE_PLACEHOLDERS = (
     "n.valid_to = CASE WHEN n.placeholder THEN null ELSE n.valid_to END"
 )
 
-# --- edge writes -------------------------------------------------------------------
+# --- what the planner needs about an edge chunk --------------------------------------
+#: the endpoints (``$p.ends``) that are real nodes (the rest need a placeholder)
+REAL_ENDS = f"UNWIND $p.ends AS id MATCH (n:{N} {{id: id}}) WHERE NOT n.placeholder RETURN collect(n.id) AS rows"
 _STATE = (
     "collect({id: e.id, src: a.id, type: type(e), current: e.retired_at IS NULL, hash: e.content_hash, "
-    "source: e.source, valid_from: e.valid_from, valid_to: e.valid_to})"
+    "source: e.source, valid_from: e.valid_from, valid_to: e.valid_to}) AS rows"
 )
-_FUNCTIONAL = [t for t in RelType if RELS[t].functional]
-#: everything the planner needs about an edge chunk, in one statement: ``real`` the endpoints
-#: (``$p.ends``) that are real nodes (the rest need a placeholder), ``states`` the stored versions
-#: of the chunk's edges (``$ids``: type name -> ids), ``siblings`` the current edges of its
-#: functional groups (``$srcs``: type name -> source node ids) that may still end after ``$since``
-#: (see :func:`graph.planner.supersedes_from`)
-EDGE_CHUNK_STATE = (
-    f"CALL () {{ UNWIND $p.ends AS id MATCH (n:{N} {{id: id}}) WHERE NOT n.placeholder RETURN collect(n.id) AS real }} "
-    "CALL () { "
-    + all_types("UNWIND $ids.{T} AS id MATCH (a)-[e:{T} {id: id}]->() RETURN a, e", list(RelType))
-    + f"RETURN {_STATE} AS states }} "
-    "CALL () { "
-    + all_types(
-        f"UNWIND $srcs.{{T}} AS src MATCH (a:{N} {{id: src}})-[e:{{T}}]->() WHERE e.retired_at IS NULL "
-        "AND ($since IS NULL OR e.valid_to IS NULL OR e.valid_to > $since) RETURN a, e",
-        _FUNCTIONAL,
-    )
-    + f"RETURN {_STATE} AS siblings }} "
-    "RETURN real, states, siblings"
+_BY_ID = "MATCH (a)-[e:{T} {id: {ID}}]->() USING INDEX e:{T}(id) "
+#: every stored version of the edges ``$p.ids`` of one type
+EDGE_STATES = per_type("UNWIND $p.ids AS id " + _BY_ID.replace("{ID}", "id") + "RETURN " + _STATE)
+#: the current edges of one functional type from the source nodes ``$p.srcs`` that may still end
+#: after ``$p.since`` (see :func:`graph.planner.supersedes_from`); typed expands from a node found by
+#: its unique index (a dense node keeps each type's relationships apart)
+SIBLINGS = per_type(
+    f"UNWIND $p.srcs AS src MATCH (a:{N} {{id: src}})-[e:{{T}}]->() WHERE e.retired_at IS NULL "
+    "AND ($p.since IS NULL OR e.valid_to IS NULL OR e.valid_to > $p.since) RETURN " + _STATE,
+    [t for t in RelType if RELS[t].functional],
 )
 
-
-def _by_type(branch: str) -> str:
-    """A statement running ``branch`` on the rows of every type (``$rows``: type name -> rows)."""
-    body = "UNWIND $rows.{T} AS r MATCH ()-[e:{T} {id: r.id}]->() WHERE e.retired_at IS NULL " + branch
-    return all_types(body + " RETURN count(*) AS c", list(RelType)) + "RETURN sum(c) AS c"
-
-
-#: retire current versions (``$rows``: type name -> [{id, valid_to}]) at ``$now``
-EDGE_RETIRE = _by_type("SET e.retired_at = $now, e.valid_to = r.valid_to")
-#: close the validity of current versions (``$rows``: type name -> [{id, valid_to}])
-EDGE_CLOSE = _by_type("SET e.valid_to = r.valid_to")
-#: move current versions to another source (``$rows``: type name -> provenance rows)
-EDGE_REPROVENANCE = _by_type(
-    "SET e.source = r.source, e.source_location = r.source_location, e.run_id = r.run_id, "
+# --- edge writes: current versions of one type (``$p.rows``: {id, ...}) -------------------
+_CURRENT = "UNWIND $p.rows AS r " + _BY_ID.replace("{ID}", "r.id") + "WHERE e.retired_at IS NULL "
+#: retire current versions (rows with ``valid_to``) at ``$now``
+EDGE_RETIRE = per_type(_CURRENT + "SET e.retired_at = $now, e.valid_to = r.valid_to")
+#: close the validity of current versions (rows with ``valid_to``)
+EDGE_CLOSE = per_type(_CURRENT + "SET e.valid_to = r.valid_to")
+#: move current versions to another source (rows with the new provenance)
+EDGE_REPROVENANCE = per_type(
+    _CURRENT + "SET e.source = r.source, e.source_location = r.source_location, e.run_id = r.run_id, "
     "e.ingested_at = r.ingested_at"
 )
 # dynamic types cost nothing here: nothing is looked up by a relationship property
@@ -85,35 +75,32 @@ EDGE_INSERT = (
     "CREATE (a)-[e:$(r.type)]->(b) SET e = r.props"
 )
 
-# --- sources: one statement each ---------------------------------------------------------
-_EDGES_RETIRE = all_types(
-    "MATCH ()-[e:{T}]->() WHERE e.source = $source AND e.retired_at IS NULL AND NOT e.id IN $p.keep_edges "
-    "SET e.retired_at = $now, e.valid_to = coalesce(e.valid_to, $now) RETURN count(e) AS c",
-    list(RelType),
+# --- sources -------------------------------------------------------------------------
+_OF_SOURCE = "MATCH ()-[e:{T}]->() USING INDEX e:{T}(source) WHERE e.source = $source "
+#: retire the current edges of one type that ``$source`` asserted, but ``$p.keep``
+SOURCE_EDGES_RETIRE = per_type(
+    _OF_SOURCE + "AND e.retired_at IS NULL AND NOT e.id IN $p.keep "
+    "SET e.retired_at = $now, e.valid_to = coalesce(e.valid_to, $now) RETURN count(e) AS c"
 )
-#: retire what ``$source`` asserted, but ``$p.keep_nodes``/``$p.keep_edges``; edges first, so a
-#: placeholder stays while a current edge still points at it
-RETIRE_SOURCE = (
-    _EDGES_RETIRE + "WITH sum(c) AS edges "
-    f"CALL () {{ MATCH (n:{N}) WHERE n.source = $source AND n.retired_at IS NULL AND NOT n.id IN $p.keep_nodes "
+_SOURCE_NODES = f"MATCH (n:{N}) USING INDEX n:{N}(source) WHERE n.source = $source "
+#: retire the nodes ``$source`` asserted, but ``$p.keep``; run after the edges, so a placeholder
+#: stays while a current edge still points at it
+SOURCE_NODES_RETIRE = (
+    _SOURCE_NODES + "AND n.retired_at IS NULL AND NOT n.id IN $p.keep "
     "AND NOT (n.placeholder AND EXISTS { MATCH (n)-[e]-() WHERE e.retired_at IS NULL }) "
-    "SET n.retired_at = $now, n.valid_to = coalesce(n.valid_to, $now) RETURN count(n) AS nodes } "
-    "RETURN edges + nodes AS retired"
+    "SET n.retired_at = $now, n.valid_to = coalesce(n.valid_to, $now) RETURN count(n) AS c"
 )
-_EDGES_DELETE = all_types(
-    "MATCH ()-[e:{T}]->() WHERE e.source = $source DELETE e RETURN count(e) AS c", list(RelType)
-)
-#: delete what ``$source`` asserted; a node of it that other sources' edges still use becomes
-#: a placeholder with the provenance of its first remaining edge (``$hashes``: label -> hash)
-DELETE_SOURCE = (
-    _EDGES_DELETE + "WITH sum(c) AS edges "
-    f"CALL () {{ MATCH (n:{N}) WHERE n.source = $source "
-    "MATCH (n)-[e]-() WITH n, e ORDER BY e.source, e.id "
+#: delete the edges of one type that ``$source`` asserted
+SOURCE_EDGES_DELETE = per_type(_OF_SOURCE + "DELETE e RETURN count(e) AS c")
+#: the nodes of ``$source`` that other sources' edges still use become placeholders with the
+#: provenance of their first remaining edge (``$hashes``: label -> hash); run after the edges
+SOURCE_NODES_DEMOTE = (
+    _SOURCE_NODES + "MATCH (n)-[e]-() WITH n, e ORDER BY e.source, e.id "
     "WITH n, collect(e)[0] AS first "
     "SET n = {id: n.id, label: n.label, placeholder: true, source: first.source, "
     "source_location: first.source_location, run_id: first.run_id, ingested_at: first.ingested_at, "
     "recorded_at: n.recorded_at, content_hash: $hashes[n.label]} "
-    "RETURN count(n) AS demoted } "
-    f"CALL () {{ MATCH (n:{N}) WHERE n.source = $source DETACH DELETE n RETURN count(n) AS nodes }} "
-    "RETURN edges + nodes AS deleted, demoted"
+    "RETURN count(n) AS c"
 )
+#: delete the nodes ``$source`` still holds (after the demotion: those no other source uses)
+SOURCE_NODES_DELETE = _SOURCE_NODES + "DETACH DELETE n RETURN count(n) AS c"

@@ -5,10 +5,12 @@ transaction when the ``with`` block ends, so the driver can retry the whole
 unit on a transient error (leader switch, deadlock) and a failure leaves
 nothing behind. Decisions come from :mod:`graph.planner`, exactly as for SQLite.
 
-An edge chunk reads what the planner needs in one statement
-(:data:`graph.neo4j_write_cypher.EDGE_CHUNK_STATE`), then writes placeholders,
-closings and new versions with one statement each; retiring or deleting a
-source is one statement.
+An edge chunk reads what the planner needs (real endpoints, then per type the
+stored versions of its edges and the current siblings of its functional
+groups), then writes placeholders, closings and new versions; every statement
+is short and pinned to its index (:mod:`graph.neo4j_write_cypher`). Retiring or
+deleting a source runs one indexed statement per relationship type, then one
+for its nodes.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from neo4j import ManagedTransaction
 
@@ -35,9 +37,10 @@ from graph.planner import (
     plan_nodes,
     supersedes_from,
 )
-from graph.schema import LABELS
+from graph.schema import LABELS, RelType
 
 Op = Callable[[ManagedTransaction, WriteStats], None]
+T = TypeVar("T")
 #: records per write statement: one round trip carries a whole chunk of a type
 CHUNK = 10_000
 
@@ -49,10 +52,11 @@ def _edge_state(record: Any) -> EdgeState:
     )
 
 
-def _ids_by_type(edges: Iterable[Edge]) -> dict[str, list[str]]:
-    out: dict[str, list[str]] = defaultdict(list)
-    for edge in edges:
-        out[str(edge.type)].append(edge.id)
+def _by_type(rows: Iterable[tuple[RelType, T]]) -> dict[RelType, list[T]]:
+    """Rows grouped by relationship type, types in first-seen order."""
+    out: dict[RelType, list[T]] = defaultdict(list)
+    for type_, row in rows:
+        out[type_].append(row)
     return out
 
 
@@ -103,11 +107,11 @@ class Neo4jBatch:
                 tx.run(cy.NODE_PLACEHOLDERS, p={"rows": stubs}).consume()
             plan = plan_edges(chunk, current, history, siblings, self.now)
             if plan.retires:
-                _by_type(tx, cy.EDGE_RETIRE, _closing_rows(plan.retires), now=self.now_us)
+                _per_type(tx, cy.EDGE_RETIRE, _closing_rows(plan.retires), now=self.now_us)
             if plan.closes:
-                _by_type(tx, cy.EDGE_CLOSE, _closing_rows(plan.closes))
+                _per_type(tx, cy.EDGE_CLOSE, _closing_rows(plan.closes))
             if plan.reprovenance:
-                _by_type(tx, cy.EDGE_REPROVENANCE, [_reprovenance_row(e) for e in plan.reprovenance])
+                _per_type(tx, cy.EDGE_REPROVENANCE, [(e.type, _reprovenance_row(e)) for e in plan.reprovenance])
             if plan.inserts:
                 now_us = self.now_us
                 rows = [
@@ -123,11 +127,18 @@ class Neo4jBatch:
     def retire_source(
         self, source: str, *, keep_nodes: Collection[str] = (), keep_edges: Collection[str] = ()
     ) -> None:
-        keep_n, keep_e = sorted(set(keep_nodes)), sorted(set(keep_edges))
+        keep_n = sorted(set(keep_nodes))
+        # an edge id names its type: each type's statement gets only its own ids
+        keep_e: dict[str, list[str]] = defaultdict(list)
+        for edge_id in sorted(set(keep_edges)):
+            keep_e[edge_id.partition(":")[0]].append(edge_id)
 
         def op(tx: ManagedTransaction, stats: WriteStats) -> None:
-            params = {"source": source, "now": self.now_us, "p": {"keep_nodes": keep_n, "keep_edges": keep_e}}
-            stats.retired += int(tx.run(cy.RETIRE_SOURCE, params).single(strict=True)["retired"])
+            # edges first, so a placeholder stays while a current edge still points at it
+            for type_, statement in cy.SOURCE_EDGES_RETIRE.items():
+                keep = keep_e.get(str(type_), [])
+                stats.retired += _count(tx, statement, source=source, now=self.now_us, p={"keep": keep})
+            stats.retired += _count(tx, cy.SOURCE_NODES_RETIRE, source=source, now=self.now_us, p={"keep": keep_n})
 
         self.ops.append(op)
 
@@ -138,9 +149,10 @@ class Neo4jBatch:
         }
 
         def op(tx: ManagedTransaction, stats: WriteStats) -> None:
-            record = tx.run(cy.DELETE_SOURCE, source=source, hashes=hashes).single(strict=True)
-            stats.deleted += int(record["deleted"])
-            stats.updated += int(record["demoted"])
+            for statement in cy.SOURCE_EDGES_DELETE.values():
+                stats.deleted += _count(tx, statement, source=source)
+            stats.updated += _count(tx, cy.SOURCE_NODES_DEMOTE, source=source, hashes=hashes)
+            stats.deleted += _count(tx, cy.SOURCE_NODES_DELETE, source=source)
 
         self.ops.append(op)
 
@@ -151,38 +163,42 @@ _STUB_PROVENANCE = Provenance(source="-", run_id="-")
 def _chunk_state(
     tx: ManagedTransaction, chunk: list[Edge]
 ) -> tuple[set[str], dict[str, EdgeState], set[str], list[EdgeState]]:
-    """In one statement: the endpoints that are real nodes, the current versions of the chunk's
-    edges, the ids that have any stored version, and the current siblings of its functional groups.
+    """The endpoints that are real nodes, the current versions of the chunk's edges, the ids
+    that have any stored version, and the current siblings of its functional groups.
     """
-    by_type: dict[str, list[str]] = defaultdict(list)
-    for src, type_ in functional_groups(chunk):
-        by_type[type_].append(src)
-    record = tx.run(
-        cy.EDGE_CHUNK_STATE,
-        p={"ends": list({end: None for e in chunk for end in (e.src, e.dst)})},
-        ids=_ids_by_type(chunk),
-        srcs={type_: sorted(srcs) for type_, srcs in by_type.items()},
-        since=None if (since := supersedes_from(chunk)) is None else to_micros(since),
-    ).single(strict=True)
+    real = set(_rows(tx, cy.REAL_ENDS, p={"ends": list({end: None for e in chunk for end in (e.src, e.dst)})}))
     current: dict[str, EdgeState] = {}
     history: set[str] = set()
-    for r in record["states"]:
-        history.add(r["id"])
-        if r["current"]:
-            current[r["id"]] = _edge_state(r)
-    return set(record["real"]), current, history, [_edge_state(r) for r in record["siblings"]]
+    for type_, ids in _by_type((e.type, e.id) for e in chunk).items():
+        for r in _rows(tx, cy.EDGE_STATES[type_], p={"ids": ids}):
+            history.add(r["id"])
+            if r["current"]:
+                current[r["id"]] = _edge_state(r)
+    since = supersedes_from(chunk)
+    groups = _by_type((RelType(type_), src) for src, type_ in sorted(functional_groups(chunk)))
+    siblings = [
+        _edge_state(r)
+        for type_, srcs in groups.items()
+        for r in _rows(tx, cy.SIBLINGS[type_], p={"srcs": srcs, "since": None if since is None else to_micros(since)})
+    ]
+    return real, current, history, siblings
 
 
-def _closing_rows(closings: list[tuple[str, datetime]]) -> list[dict[str, Any]]:
-    return [{"id": i, "valid_to": to_micros(vt)} for i, vt in closings]
+def _closing_rows(closings: list[tuple[str, datetime]]) -> list[tuple[RelType, dict[str, Any]]]:
+    return [(edge_type_of(i), {"id": i, "valid_to": to_micros(vt)}) for i, vt in closings]
 
 
-def _by_type(tx: ManagedTransaction, statement: str, rows: list[dict[str, Any]], **params: Any) -> None:
-    """Run a statement of :mod:`graph.neo4j_write_cypher` on rows grouped by the type their edge id names."""
-    groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for row in rows:
-        groups[str(edge_type_of(row["id"]))].append(row)
-    tx.run(statement, rows=dict(groups), **params).consume()
+def _per_type(
+    tx: ManagedTransaction, statements: dict[RelType, str], rows: list[tuple[RelType, dict[str, Any]]], **params: Any
+) -> None:
+    """Run each type's statement of ``statements`` on the rows of that type."""
+    for type_, group in _by_type(rows).items():
+        tx.run(statements[type_], p={"rows": group}, **params).consume()
+
+
+def _count(tx: ManagedTransaction, query: str, **params: Any) -> int:
+    """The ``c`` a statement returns."""
+    return int(tx.run(query, params).single(strict=True)["c"])
 
 
 def _rows(tx: ManagedTransaction, query: str, **params: Any) -> list[Any]:

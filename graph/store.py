@@ -191,6 +191,21 @@ class GraphStore(Protocol):
         """Events of the given labels with ``start <= at < end``, on ``services`` if given, by (at, id)."""
         ...
 
+    def linked_events(
+        self,
+        entities: Collection[str],
+        link: RelType,
+        labels: Collection[NodeLabel],
+        start: datetime,
+        end: datetime,
+    ) -> list[tuple[Node, list[str]]]:
+        """Current events of ``labels`` with ``start <= at < end`` whose ``link`` edges reach ``entities``.
+
+        Each event once, in (at, id) order, with the entities (in id order) its ``link`` edges, as the
+        graph stood at ``end``, point at. Retired events and placeholders are left out.
+        """
+        ...
+
     def search_text(
         self, query: str, *, labels: Collection[NodeLabel] | None = None, limit: int = 50
     ) -> list[TextHit]:

@@ -19,7 +19,7 @@ from typing import Protocol, TypeVar
 
 from graph.errors import RecordError
 from graph.model import Direction, Edge, Hop, Node, Path, Subgraph, WriteStats
-from graph.schema import RelType
+from graph.schema import NodeLabel, RelType, label_of
 from graph.store import WriteBatch
 
 MAX_DEPTH = 10
@@ -51,6 +51,11 @@ def _steps(edges: Iterable[Edge], frontier: Collection[str], direction: Directio
     return out
 
 
+def current_event_in(node: Node, start: datetime, end: datetime) -> bool:
+    """Whether ``node`` is a current event (not retired, not a placeholder) with ``start <= at < end``."""
+    return not node.placeholder and node.retired_at is None and node.at is not None and start <= node.at < end
+
+
 def first_hops(dist: dict[str, int], limit: int | None) -> list[str]:
     """The ids of a search result in answer order, (depth, id), cut to ``limit``.
 
@@ -79,6 +84,30 @@ class TraversalMixin:
 
     def get_nodes(self, ids: Iterable[str]) -> list[Node]:
         raise NotImplementedError
+
+    # reads built on the primitives -----------------------------------------------
+    def linked_events(
+        self,
+        entities: Collection[str],
+        link: RelType,
+        labels: Collection[NodeLabel],
+        start: datetime,
+        end: datetime,
+    ) -> list[tuple[Node, list[str]]]:
+        """See :meth:`graph.store.GraphStore.linked_events`: one ``incident_edges`` and one ``get_nodes`` read."""
+        wanted, kinds = set(entities), {NodeLabel(label) for label in labels}
+        if not wanted or not kinds:
+            return []
+        reached: dict[str, set[str]] = defaultdict(set)
+        for edge in self.incident_edges(sorted(wanted), "in", (RelType(link),), as_of=end):
+            if edge.dst in wanted and label_of(edge.src) in kinds:
+                reached[edge.src].add(edge.dst)
+        found = [
+            (node, sorted(reached[node.id]))
+            for node in self.get_nodes(reached)
+            if node.label in kinds and current_event_in(node, start, end)
+        ]
+        return sorted(found, key=lambda pair: (pair[0].at or end, pair[0].id))
 
     # write conveniences: each is one batch ---------------------------------------
     def upsert_nodes(self, nodes: Iterable[Node]) -> WriteStats:
