@@ -145,10 +145,15 @@ def _digest(*parts: object) -> str:
 _BARE_EDGE_HASH = _digest({}, None, None)
 
 
+def _text(value: datetime | None) -> str | None:
+    """A time as the encoder's ``default=str`` writes it, made beforehand (the same digest, found faster)."""
+    return None if value is None else str(value)
+
+
 def _edge_hash(props: Props, valid_from: datetime | None, valid_to: datetime | None) -> str:
     if not props and valid_from is None and valid_to is None:
         return _BARE_EDGE_HASH
-    return _digest(props, valid_from, valid_to)
+    return _digest(props, _text(valid_from), _text(valid_to))
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,7 +229,10 @@ class Node:
         object.__setattr__(self, "_hash", self._digest())
 
     def _digest(self) -> str:
-        return _digest(self.label, self.name, self.props, self.at, self.valid_from, self.valid_to, self.placeholder)
+        return _digest(
+            self.label, self.name, self.props, _text(self.at), _text(self.valid_from), _text(self.valid_to),
+            self.placeholder,
+        )
 
     @property
     def content_hash(self) -> str:

@@ -61,9 +61,11 @@ def result_strings(result: ReadResult, secret_key: Callable[[str], bool]) -> tup
             out.append(node.name)
         _collect_props(node.props, out, keyed, secret_key)
     for edge in result.edges:
-        _collect_props(edge.props, out, keyed, secret_key)
+        if edge.props:  # most edges carry none
+            _collect_props(edge.props, out, keyed, secret_key)
     for hinted in result.hinted:
-        _collect_props(hinted.props, out, keyed, secret_key)
+        if hinted.props:
+            _collect_props(hinted.props, out, keyed, secret_key)
     for doc in result.documents:
         out.append(doc.title)
         _collect_props(doc.front_matter, out, keyed, secret_key)

@@ -8,8 +8,11 @@ unchanged ones, so it converges on the state of one clean run.
 
 Sources are read one at a time (the walk only finds them), so memory holds
 the source being written and, when a worker reads ahead, the next one; a
-finished source leaves only counts in the report. After a source's batch
-commits, the sinks (the retrieval index, for one) get its redacted records.
+finished source leaves only counts in the report. A large source read by the
+worker arrives in parts (:mod:`api.ingestion.parts`), each written into the
+source's one batch and then dropped, so this process holds one part of it at
+a time. After a source's batch commits, the sinks (the retrieval index, for
+one) get its redacted records.
 
     report = ingest_paths(store, [Path("examples/estate")])
     assert report.ok
@@ -22,15 +25,16 @@ import hashlib
 import os
 import secrets
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from api.ingestion.read_ahead import ReadAhead, ReadJob, paused_gc, read_file
+from api.ingestion.read_ahead import ReadAhead, ReadJob, ReadOutcome, WorkerLost, paused_gc, read_file
 from api.ingestion.report import IngestReport, SourceReport
 from api.ingestion.resolver import Resolver
 from api.ingestion.sinks import IngestSink, close_all, notify_written
+from api.ingestion.written import Written
 from graph.errors import FormatError, VidyaError
 from graph.model import Edge, Node, Provenance, now_utc
 from graph.schema import NodeLabel, RelType, node_id
@@ -84,6 +88,8 @@ class _Step:
     file: SourceFile | None = None
     content: str = ""
     queued: bool = False
+    #: the source was ingested before (a brand-new one has nothing to retire)
+    known: bool = True
 
 
 def new_run_id(now: datetime) -> str:
@@ -225,7 +231,7 @@ class Ingester:
         if known is not None and known.retired_at is None and known.props.get("fingerprint") == digest:
             step.report.status = "unchanged"
             return step
-        step.file = loaded
+        step.file, step.known = loaded, known is not None
         ahead = worker.for_next_read() if item.source.member is None else None
         if ahead is not None:
             ahead.submit(ReadJob(item.source, item.reader.name, self.ctx))
@@ -237,38 +243,75 @@ class Ingester:
         """Wait for the step's read, then resolve, write and hand the records to the sinks."""
         if step.file is None:
             return step.report
-        file, reader, report = step.file, step.item.reader, step.report
-        outcome = ahead.receive() if ahead is not None and step.queued else read_file(file, reader, self.ctx, step.content)
+        file, reader = step.file, step.item.reader
+        parts: Iterable[ReadResult] | None = None
+        if ahead is not None and step.queued:
+            outcome, parts = ahead.receive_parts()
+        else:
+            outcome = read_file(file, reader, self.ctx, step.content)
         step.file = None
+        unresolved = self.resolver.unresolved
+        try:
+            return self._write_outcome(step, file, outcome, parts)
+        except WorkerLost:  # the batch rolled back: read the source here and write it again
+            self.resolver.unresolved = unresolved
+            loaded = step.item.source.load()
+            if isinstance(loaded, Unreadable):
+                step.report.status, step.report.error = "failed", loaded.reason
+                return step.report
+            return self._write_outcome(step, loaded, read_file(loaded, reader, self.ctx), None)
+
+    def _write_outcome(
+        self, step: _Step, file: SourceFile, outcome: ReadOutcome, parts: Iterable[ReadResult] | None
+    ) -> SourceReport:
+        report, reader = step.report, step.item.reader
         report.redactions = dict(outcome.redactions)
-        if outcome.result is None:
-            report.status, report.error = "failed", outcome.error
-            return report
-        result = outcome.result
+        # a source in parts holds nothing the sinks read (documents, sections): they get an empty result
+        for_sinks = ReadResult() if parts is not None else outcome.result
+        if parts is None:
+            if outcome.result is None:
+                report.status, report.error = "failed", outcome.error
+                return report
+            parts = [outcome.result]
+        if outcome.result is None or outcome.result.hinted:  # a source in parts may hold hinted edges
+            self.resolver.ready()  # the catalogue as it was before this source, read outside its batch
         # the bytes the reader saw (a file may change between the fingerprint and the read)
-        self._write_source(file, reader, _fingerprint(outcome.digest or step.content, reader), result, report)
-        if any(n.label in TOPOLOGY_LABELS for n in result.nodes):
+        digest = _fingerprint(outcome.digest or step.content, reader)
+        written = self._write(file, reader, digest, parts, report, step.known)
+        if written.topology:
             self.resolver.invalidate()
             self._names = None
-        return report
-
-    def _write_source(self, file: SourceFile, reader: Reader, digest: str, result: ReadResult, report: SourceReport) -> None:
-        edges = result.edges + self.resolver.resolve(result.hinted)
-        if any(n.label is NodeLabel.SECTION for n in result.nodes):
-            edges += mention_edges(result.nodes, self._mention_names())
-        report.record_errors = len(result.errors)
-        if result.errors:
-            report.status = "partial"
-            report.error = f"{len(result.errors)} record(s) skipped; first: {result.errors[0]}"
-        report.nodes, report.edges, report.documents = len(result.nodes), len(edges), len(result.documents)
-        self._write(file, reader, digest, result, edges, report)
-        failure = notify_written(self.sinks, file.path, result)
+        failure = notify_written(self.sinks, file.path, for_sinks or ReadResult())
         if failure:
             report.add_error(failure)
+        return report
 
     def _write(
-        self, file: SourceFile, reader: Reader, digest: str, result: ReadResult, edges: list[Edge], report: SourceReport
-    ) -> None:
+        self, file: SourceFile, reader: Reader, digest: str, parts: Iterable[ReadResult], report: SourceReport, known: bool
+    ) -> Written:
+        """One batch: every part's records, then the source's bookkeeping and the retirement of what it dropped."""
+        written = Written(keep_ids=known)
+        with self.store.batch() as batch:
+            for part in parts:
+                edges = part.edges + self.resolver.resolve(part.hinted)
+                if any(n.label is NodeLabel.SECTION for n in part.nodes):
+                    edges += mention_edges(part.nodes, self._mention_names())
+                batch.upsert_nodes(part.nodes)
+                batch.upsert_edges(edges)
+                written.add(part, edges, TOPOLOGY_LABELS)
+                del part, edges  # not held while the next part arrives
+            written.fill(report)
+            source_node, run_edge = self._bookkeeping(file, reader, digest, report)
+            batch.upsert_nodes([source_node])
+            batch.upsert_edges([run_edge])
+            if known:
+                written.node_ids.add(source_node.id)
+                written.edge_ids.add(run_edge.id)
+                batch.retire_source(file.path, keep_nodes=written.node_ids, keep_edges=written.edge_ids)
+        return written
+
+    def _bookkeeping(self, file: SourceFile, reader: Reader, digest: str, report: SourceReport) -> tuple[Node, Edge]:
+        """The source's ``Source`` node (fingerprint, reader, counts) and its edge to this run."""
         prov = self.ctx.provenance(file)
         source_node = Node(
             id=node_id(NodeLabel.SOURCE, file.path), label=NodeLabel.SOURCE, name=file.path, provenance=prov,
@@ -278,13 +321,7 @@ class Ingester:
                 "record_errors": report.record_errors, "redactions": sum(report.redactions.values()),
             },
         )
-        run_edge = Edge(type=RelType.INGESTED_IN, src=source_node.id, dst=self._run_id(), provenance=prov)
-        nodes = [*result.nodes, source_node]
-        all_edges = [*edges, run_edge]
-        with self.store.batch() as batch:
-            batch.upsert_nodes(nodes)
-            batch.upsert_edges(all_edges)
-            batch.retire_source(file.path, keep_nodes={n.id for n in nodes}, keep_edges={e.id for e in all_edges})
+        return source_node, Edge(type=RelType.INGESTED_IN, src=source_node.id, dst=self._run_id(), provenance=prov)
 
     def _mention_names(self) -> dict[str, frozenset[str]]:
         """Catalogue names a section's text may mention (rebuilt when topology changes)."""

@@ -11,8 +11,17 @@ writes the current one::
 
 Jobs are small (a lazy source handle, not its bytes) and outcomes arrive in
 submission order, their records as compact tuples (:mod:`api.ingestion.wire`).
+A large source arrives in parts (:mod:`api.ingestion.parts`) that
+:meth:`ReadAhead.receive_parts` hands over one at a time, so this process
+never holds all of it::
+
+    outcome, parts = ahead.receive_parts()     # parts: None when outcome.result holds it whole
+    for part in parts or [outcome.result]:
+        write(part)                            # WorkerLost: the worker failed part-way; read it here
+
 The worker exits when it is told to or when this process goes away (its end
-of the pipe closes), so a killed ingest leaves no worker behind. If the worker dies, :meth:`ReadAhead.receive` reads the job here.
+of the pipe closes), so a killed ingest leaves no worker behind. If the worker
+dies, :meth:`ReadAhead.receive` reads the job here.
 """
 
 from __future__ import annotations
@@ -28,6 +37,7 @@ from multiprocessing.connection import Connection
 from types import TracebackType
 
 from api.ingestion import wire
+from api.ingestion.parts import merge_parts, split_result
 from graph.errors import VidyaError
 from ingest.records import ReadContext, ReadResult, SourceFile
 from ingest.redaction import redact, redact_result
@@ -51,6 +61,12 @@ class ReadOutcome:
     result: ReadResult | None = None
     redactions: Counter[str] = field(default_factory=Counter)
     error: str | None = None
+    #: on the wire: the result follows in this many messages (``result`` is then ``None``)
+    parts: int = 0
+
+
+class WorkerLost(Exception):
+    """The worker failed part-way through sending a source: whatever was written of it must be undone."""
 
 
 @dataclass(frozen=True)
@@ -115,23 +131,36 @@ def _serve_jobs(conn: Connection) -> None:
         if job is None:
             return
         with paused_gc():
-            message = _answer(job, available)
-        try:
-            conn.send_bytes(message)
-        except (EOFError, OSError):
-            return
+            try:
+                for message in _answer(job, available):
+                    conn.send_bytes(message)
+            except (EOFError, OSError):
+                return
 
 
-def _answer(job: ReadJob, available: list[Reader]) -> bytes:
-    """The job's outcome on the wire; a reader bug or an unpicklable outcome is sent as an exception."""
+def _answer(job: ReadJob, available: list[Reader]) -> Iterator[bytes]:
+    """The job's outcome on the wire: one message, or a header and the result's parts.
+
+    A reader bug or an unpicklable outcome is sent as an exception, in place of
+    the outcome or of the part that failed (and nothing of the job after it).
+    """
     try:
-        outcome: ReadOutcome | BaseException = run_job(job, available)
+        outcome = run_job(job, available)
     except Exception as exc:  # a reader bug: the parent reads the job itself, so the error surfaces there
-        outcome = exc
-    try:
-        return wire.dumps(outcome)
-    except Exception:  # an outcome that does not pickle: the parent reads the job itself
-        return wire.dumps(RuntimeError("unpicklable outcome"))
+        yield wire.dumps(exc)
+        return
+    parts = split_result(outcome.result) if outcome.result is not None else []
+    messages: list[object] = [outcome]
+    if len(parts) > 1:
+        outcome.result, outcome.parts = None, len(parts)
+        messages += parts
+    for value in messages:
+        try:
+            message = wire.dumps(value)
+        except Exception:  # a record that does not pickle: the parent reads the job itself
+            yield wire.dumps(RuntimeError("unpicklable outcome"))
+            return
+        yield message
 
 
 @contextlib.contextmanager
@@ -164,6 +193,8 @@ class ReadAhead:
         child.close()
         self._jobs: deque[ReadJob] = deque()
         self._alive = True
+        #: parts of the last outcome still in the pipe (a reader of them stopped early)
+        self._unread = 0
 
     def submit(self, job: ReadJob) -> None:
         """Queue ``job`` for the worker (never blocks on the worker's progress)."""
@@ -175,8 +206,28 @@ class ReadAhead:
                 self._alive = False
 
     def receive(self) -> ReadOutcome:
-        """The outcome of the oldest submitted job (read here if the worker failed at it)."""
+        """The outcome of the oldest submitted job, whole (read here if the worker failed at it)."""
+        job = self._jobs[0] if self._jobs else None
+        outcome, parts = self.receive_parts()
+        if parts is None:
+            return outcome
+        try:
+            outcome.result = merge_parts(parts)
+        except WorkerLost:
+            assert job is not None
+            return run_job(job)
+        outcome.parts = 0
+        return outcome
+
+    def receive_parts(self) -> tuple[ReadOutcome, Iterator[ReadResult] | None]:
+        """The outcome of the oldest submitted job and, for a large source, its parts as they arrive.
+
+        Read every part before the next ``receive``; a part the worker could not
+        send raises :class:`WorkerLost` (read the job here then). With ``None`` as
+        parts, ``outcome.result`` holds the whole result (or the error).
+        """
         job = self._jobs.popleft()
+        self._skip_unread()
         if self._alive:
             try:
                 outcome = wire.loads(self._conn.recv_bytes())
@@ -184,8 +235,34 @@ class ReadAhead:
                 self._alive = False
             else:
                 if isinstance(outcome, ReadOutcome):
-                    return outcome
-        return run_job(job)
+                    return outcome, (self._parts(outcome.parts) if outcome.parts else None)
+        return run_job(job), None
+
+    def _parts(self, count: int) -> Iterator[ReadResult]:
+        self._unread = count
+        while self._unread:
+            try:
+                part = wire.loads(self._conn.recv_bytes())
+            except (EOFError, OSError):
+                self._alive, self._unread = False, 0
+                raise WorkerLost("the read-ahead worker went away") from None
+            self._unread -= 1
+            if not isinstance(part, ReadResult):  # the worker sends nothing more of this job
+                self._unread = 0
+                raise WorkerLost(f"the read-ahead worker failed: {part!r}"[:200])
+            yield part
+            del part  # not held while the next part arrives
+
+    def _skip_unread(self) -> None:
+        """Drop the parts a caller left in the pipe (its write failed), so the next outcome is in step."""
+        while self._unread and self._alive:
+            try:
+                part = wire.loads(self._conn.recv_bytes())
+            except (EOFError, OSError):
+                self._alive = False
+                break
+            self._unread = self._unread - 1 if isinstance(part, ReadResult) else 0
+        self._unread = 0
 
     def close(self) -> None:
         if self._alive:

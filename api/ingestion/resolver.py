@@ -51,6 +51,11 @@ class Resolver:
     def invalidate(self) -> None:
         self._index = None
 
+    def ready(self) -> None:
+        """Build the index now if it is stale (before a batch, so it reads the catalogue as committed)."""
+        if self._index is None:
+            self._index = self._build()
+
     def _build(self) -> dict[str, set[str]]:
         index: dict[str, set[str]] = defaultdict(set)
         for label in TOPOLOGY:
@@ -61,8 +66,8 @@ class Resolver:
 
     def lookup(self, hint: EntityHint) -> str | None:
         """The id of the one entity the hint names, else its fallback."""
-        if self._index is None:
-            self._index = self._build()
+        self.ready()
+        assert self._index is not None
         values = dict(hint.values)
         for key in [k for k in self._key_order if k in values] + sorted(set(values) - set(self._key_order)):
             for form in sorted(_keys(values[key]), key=len, reverse=True):

@@ -3,7 +3,9 @@
 A sink receives each written source's records (already redacted) after the
 graph has them. A sink that fails with a :class:`~graph.errors.VidyaError`
 marks that source ``partial`` and the ingest goes on: the graph is the record,
-and ``vidya doctor --repair`` re-indexes what a sink missed::
+and ``vidya doctor --repair`` re-indexes what a sink missed. A large source
+without documents or sections (a stream of events) is written in parts and
+reaches the sinks as an empty result: none of its records are theirs::
 
     class PrintSink:
         def source_written(self, path: str, result: ReadResult) -> None:

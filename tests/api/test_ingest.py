@@ -370,3 +370,111 @@ def test_records_read_by_the_worker_arrive_as_the_reader_built_them() -> None:
         assert [e.id for e in got.result.edges] == [e.id for e in sent.result.edges]
         with pytest.raises(AttributeError):
             got.result.nodes[0].name = "changed"  # still frozen
+
+
+def _deploys(count: int, first: int = 0) -> str:
+    """``count`` CDEvents deploys of a few services, one per line (every one a node and four edges)."""
+    lines = []
+    for n in range(first, first + count):
+        event = {
+            "context": {"version": "0.4.1", "id": f"deploy-{n:06d}", "source": "ci", "timestamp":
+                        f"2026-03-{1 + n // 5000:02d}T{n // 240 % 20:02d}:{n // 4 % 60:02d}:{n % 4 * 15:02d}Z",
+                        "type": "dev.cdevents.service.deployed.0.2.0"},
+            "subject": {"id": f"svc-{n % 7}", "content": {"environment": {"id": ("production", "staging")[n % 2]},
+                        "artifactId": f"pkg:oci/svc-{n % 7}@sha256%3A{n:064x}"}},
+        }
+        lines.append(json.dumps(event))
+    return "\n".join(lines) + "\n"
+
+
+def test_a_large_source_read_ahead_in_parts_gives_the_graph_and_report_of_a_whole_read(tmp_path: Path) -> None:
+    from api.ingestion.parts import PART_NODES
+    from graph.factory import GraphConfig, open_store
+
+    fixed = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)  # retirement times equal in both stores
+
+    estate = _copy_estate(tmp_path, ["catalog", "alerts"])
+    big = estate / "events" / "big.jsonl"
+    big.parent.mkdir()
+    big.write_text(_deploys(PART_NODES // 2))  # a node and four or five edges per event: several parts
+    outputs = []
+    for ahead in (False, True):
+        store = open_store(GraphConfig(sqlite_path=tmp_path / f"parts-{ahead}.db"), clock=lambda: fixed)
+        try:
+            runs = []
+            for content in (_deploys(PART_NODES // 2), _deploys(PART_NODES // 2 - 100, 50)):
+                big.write_text(content)  # then a changed file: what it no longer asserts is retired
+                report = Ingester(store, read_ahead=ahead).run([estate])
+                assert report.ok, [s.error for s in report.sources if s.error]
+                runs.append([{**s.as_json(), "path": s.path} for s in report.sources])
+            outputs.append((runs, snapshot(store)))
+        finally:
+            store.close()
+    assert outputs[0] == outputs[1]
+    nodes = outputs[1][1][0]
+    retired = [n for n in nodes if str(n[0]).startswith("deploy:deploy-0000") and not n[8]]
+    assert len(retired) == 50  # the first 50 deploys are gone from the changed file
+
+
+def test_a_worker_lost_while_sending_parts_leaves_the_source_read_here_and_written_once(tmp_path: Path) -> None:
+    import multiprocessing
+
+    from api.ingestion.parts import PART_NODES
+    from graph.factory import GraphConfig, open_store
+
+    fixed = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+    estate = _copy_estate(tmp_path, ["catalog"])
+    (estate / "events").mkdir()
+    (estate / "events" / "big.jsonl").write_text(_deploys(PART_NODES))
+    killed: list[str] = []
+
+    def kill_worker(report: object) -> None:  # the big file is queued by the time the catalog is done
+        for process in multiprocessing.active_children():
+            if process.name == "vidya-read-ahead" and not killed:
+                killed.append(getattr(report, "path", ""))
+                process.kill()
+
+    outputs = []
+    for ahead, hook in ((False, None), (True, kill_worker)):
+        store = open_store(GraphConfig(sqlite_path=tmp_path / f"lost-{ahead}.db"), clock=lambda: fixed)
+        try:
+            report = Ingester(store, read_ahead=ahead, on_source=hook).run([estate])
+            outputs.append(([{**s.as_json(), "path": s.path} for s in report.sources], snapshot(store)))
+        finally:
+            store.close()
+    assert killed, "the worker should have been running"
+    assert outputs[0] == outputs[1]
+    assert outputs[1][0][-1]["path"] == "events/big.jsonl" and outputs[1][0][-1]["status"] == "ingested"
+
+
+def test_read_ahead_sends_a_large_source_in_parts_and_says_when_the_worker_is_lost(tmp_path: Path) -> None:
+    import multiprocessing
+
+    from api.ingestion.parts import PART_NODES
+    from api.ingestion.read_ahead import ReadAhead, ReadJob, WorkerLost, read_file
+    from ingest.records import ReadContext, SourceFile
+    from ingest.registry import reader_named
+    from ingest.walker import LazySource, walk_lazy
+
+    (tmp_path / "big.jsonl").write_text(_deploys(PART_NODES * 3 // 2))  # three parts
+    source = next(s for s in walk_lazy(tmp_path) if isinstance(s, LazySource))
+    ctx = ReadContext(run_id="run-parts", ingested_at=datetime(2026, 3, 1, tzinfo=UTC))
+    file = source.load()
+    assert isinstance(file, SourceFile)
+    local = read_file(file, reader_named("cdevents"), ctx)
+    assert local.result is not None
+    with ReadAhead() as ahead:
+        ahead.submit(ReadJob(source, "cdevents", ctx))
+        assert ahead.receive() == local  # the parts put back together
+        ahead.submit(ReadJob(source, "cdevents", ctx))
+        outcome, parts = ahead.receive_parts()
+        assert parts is not None and outcome.result is None and outcome.parts > 2
+        first = next(parts)
+        assert len(first.nodes) == PART_NODES and first.nodes == local.result.nodes[:PART_NODES]
+        for process in multiprocessing.active_children():
+            if process.name == "vidya-read-ahead":
+                process.kill()
+        with pytest.raises(WorkerLost):
+            list(parts)
+        ahead.submit(ReadJob(source, "cdevents", ctx))
+        assert ahead.receive() == local  # read here once the worker is gone
