@@ -41,7 +41,8 @@ class Settings(BaseSettings):
     embedding_model: str | None = None
     #: where computed embeddings are cached by content hash (default ``<home>/embeddings``; may be shared)
     embedding_cache_dir: Path | None = None
-    #: threads for embedding, torch's or ONNX Runtime's (default: one per core)
+    #: threads for embedding: torch's intra-op threads, or how many document batches ONNX Runtime runs at once
+    #: (each on one thread; a query always uses one) (default: one per core)
     embedding_threads: int | None = None
     #: how the model runs: ``onnx`` (ONNX Runtime, default: the same vectors as torch to cosine 0.9999997,
     #: several times faster for one query; exported once into ``<embedding cache>/models``) or ``torch``

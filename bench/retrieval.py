@@ -11,7 +11,9 @@
    1k, 10k and 100k sections, then again with the query vectors computed
    beforehand (everything but the embedding: the part the search code owns). Sizes above the corpus are the corpus's sections
    repeated under new paths, their vectors the real ones with a little noise,
-   so both retrievers face realistic near-duplicates.
+   so both retrievers face realistic near-duplicates. Each timed query is embedded afresh
+   (the bench's embedder has no cache). The time to build each size's store and
+   index (graph batches and Qdrant writes, not embedding) is reported beside it.
 
     python bench/retrieval.py                         # all of it; writes docs/benchmarks.md
     python bench/retrieval.py --sizes 1000 --no-write --json /tmp/r.json
@@ -185,10 +187,10 @@ def section_text(result: dict[str, Any]) -> str:
               f"| full ingest (read, redact, graph, embed, index) | {ing['sections']} | {ing['wall_s']:.1f} s | "
               f"{ing['cpu_s']:.1f} s | {ing['per_s']:.1f} |", "",
               "| sections | hybrid search p50 | p99 | CPU per search | p50 without the query embedding | its CPU | "
-              "queries | peak RSS |", "|--:|--:|--:|--:|--:|--:|--:|--:|"]
+              "queries | peak RSS | build (graph + vectors) |", "|--:|--:|--:|--:|--:|--:|--:|--:|--:|"]
     lines += [f"| {r['size']:,} | {r['p50_ms']:.1f} ms | {r['p99_ms']:.1f} ms | {r['cpu_ms']:.1f} ms | "
-              f"{r['rest_p50_ms']:.1f} ms | {r['rest_cpu_ms']:.1f} ms | {r['queries']} | {r['rss_mib']:.0f} MiB |"
-              for r in result["search"]]
+              f"{r['rest_p50_ms']:.1f} ms | {r['rest_cpu_ms']:.1f} ms | {r['queries']} | {r['rss_mib']:.0f} MiB | "
+              f"{r['build_s']:.1f} s |" for r in result["search"]]
     lines += ["", f"Machine: {result['machine']}. Load average at start → end: {result['load']}.", "",
               "Reproduce: `.venv/bin/python bench/retrieval.py` (sizes `--sizes 1000,10000,100000`, "
               "`--backend torch` for the torch backend).", "", END]
@@ -236,13 +238,16 @@ def main() -> None:
         known = KnownQueries(model, queries)
         rows = []
         for size in [int(s) for s in args.sizes.split(",")]:
+            wall, cpu = time.perf_counter(), cpu_s()
             store, index = build_scaled(work, size, sections, vectors)
-            row = {"size": size, **time_search(Searcher(store, index, model), queries), "rss_mib": peak_rss_mib()}
+            build = {"build_s": time.perf_counter() - wall, "build_cpu_s": cpu_s() - cpu}
+            row = {"size": size, **build, **time_search(Searcher(store, index, model), queries), "rss_mib": peak_rss_mib()}
             rest = time_search(Searcher(store, index, known), queries)
             row |= {"rest_p50_ms": rest["p50_ms"], "rest_cpu_ms": rest["cpu_ms"]}
             print(f"{size:>7} sections: p50 {row['p50_ms']:.1f} ms, p99 {row['p99_ms']:.1f} ms, CPU {row['cpu_ms']:.1f} ms; "
                   f"without the query embedding p50 {rest['p50_ms']:.1f} ms, CPU {rest['cpu_ms']:.1f} ms; "
-                  f"peak RSS {row['rss_mib']:.0f} MiB", flush=True)
+                  f"peak RSS {row['rss_mib']:.0f} MiB; built in {row['build_s']:.1f} s (CPU {row['build_cpu_s']:.1f} s)",
+                  flush=True)
             rows.append(row)
             index.close()
             store.close()

@@ -19,8 +19,10 @@ only ``onnxruntime``, ``tokenizers`` and numpy.
 from __future__ import annotations
 
 import json
+import os
 import threading
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -37,9 +39,13 @@ class OnnxEmbedder:
     """A sentence-transformers model run by ONNX Runtime on the CPU, exported on first use.
 
     ``export_dir`` is where exported models are cached (one directory per model
-    and export version, written atomically and checked before use). ``threads``
-    sets ONNX Runtime's intra-op threads for this model (``None``: one per core).
-    Nothing is exported, imported or loaded until the first text is embedded.
+    and export version, written atomically and checked before use). Each run of
+    the model uses one thread: a query is one short sequence, for which ONNX
+    Runtime's intra-op threads cost more in hand-offs than they save, and a
+    search embeds its query while its keyword search has the other core.
+    Documents are embedded ``threads`` batches at a time instead (``None``: one
+    per core). Nothing is exported, imported or loaded until the first text is
+    embedded.
     """
 
     backend = "onnx"
@@ -94,14 +100,25 @@ class OnnxEmbedder:
         if not texts:
             return []
         session, tokenizer = self._load()
+        workers = self.threads or _cores()
         # a batch is padded to its longest text: batching texts of similar length (by characters, a
-        # cheap stand-in for word pieces) wastes little work on padding; the result keeps input order
+        # cheap stand-in for word pieces) wastes little work on padding; the result keeps input order.
+        # A few texts are split so that every worker has a batch.
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        size = min(self.batch_size, -(-len(order) // workers))
+        batches = [order[start : start + size] for start in range(0, len(order), size)]
+        encoded = [tokenizer.encode_batch([texts[i] for i in batch]) for batch in batches]
+
+        def run(encodings: list[Any]) -> list[list[float]]:
+            return self._run(session, [e.ids for e in encodings], [e.attention_mask for e in encodings])
+
+        if len(batches) == 1:
+            results = [run(encoded[0])]
+        else:  # ONNX Runtime runs one session from several threads at once, without the GIL
+            with ThreadPoolExecutor(max_workers=min(workers, len(batches)), thread_name_prefix="vidya-embed") as pool:
+                results = list(pool.map(run, encoded))
         rows: list[list[float]] = [[] for _ in texts]
-        for start in range(0, len(order), self.batch_size):
-            batch = order[start : start + self.batch_size]
-            encodings = tokenizer.encode_batch([texts[i] for i in batch])
-            vectors = self._run(session, [e.ids for e in encodings], [e.attention_mask for e in encodings])
+        for batch, vectors in zip(batches, results, strict=True):
             for i, vector in zip(batch, vectors, strict=True):
                 rows[i] = vector
         return rows
@@ -140,16 +157,22 @@ class OnnxEmbedder:
         path = export_onnx(self.model_path, self.export_dir, self.name)
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        # one thread per run, the caller's: no pool threads to wake, hand work to or leave spinning
         options.inter_op_num_threads = 1
-        if self.threads is not None:
-            options.intra_op_num_threads = self.threads
-        # waiting threads sleep instead of spinning: on a shared machine a spin burns a core another process needs
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        options.intra_op_num_threads = 1
         options.log_severity_level = 3  # errors only: no optimizer notices on the CLI's stderr
         try:
             return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         except Exception as exc:  # onnxruntime raises its own untyped errors
             raise EmbedderUnavailable(f"{path}: ONNX Runtime could not load the exported model: {exc}") from exc
+
+
+def _cores() -> int:
+    """The cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on every platform
+        return os.cpu_count() or 1
 
 
 def max_tokens(model_path: Path) -> int:
