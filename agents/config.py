@@ -49,6 +49,43 @@ class DelayKernel(BaseModel):
     min_lr: float = Field(default=0.02, gt=0)
 
 
+#: The fitted feature weights (:mod:`agents.scoring_weights`): ``log score = Σ weight · log LR`` over the
+#: factors, so 1 keeps a hand-set ratio as it is, 0.5 halves its say (in log terms), 2 doubles it.
+#: Fitted by ``bench/rca/fit.py --rounds 1 --l2 0.01`` on 1,280 generated incidents (seeds 100-119, every
+#: preset, 50 and 120 services; never the benchmark's seeds), see docs/rca-benchmark.md: feature -> (weight,
+#: what it scales). Used by the ``fitted`` preset; the default weighs every feature 1.
+FEATURES: dict[str, tuple[float, str]] = {
+    "prior:change": (1.227, "a change's kind risk (deploy, config, flag, migration)"),
+    "prior:dependency": (1.447, "a dependency that alerted with no change of its own (resource or service)"),
+    "prior:silent": (0.849, "a dependency triangulated from its alerting callers"),
+    "prior:traffic": (0.297, "a traffic alert at the edge"),
+    "prior:unknown": (0.917, "the cause is not among the candidates"),
+    "size": (2.129, "change type and size (semantic-version step, magnitude, rollback)"),
+    "learned:record": (0.759, "the entity's changes of this kind caused incidents more often than the kind's risk"),
+    "learned:clean": (0.31, "the entity's changes of this kind caused incidents less often (or never)"),
+    "timing:change": (1.007, "delay from a change to the first symptom"),
+    "timing:alert": (1.29, "delay per hop from a failing dependency's or traffic alert to detection"),
+    "topology:self": (0.532, "the candidate is on the anomalous entity itself"),
+    "topology:downstream": (0.267, "on something the anomalous entity depends on, by hops"),
+    "topology:upstream": (1.238, "on a caller of the anomalous entity, by hops"),
+    "corroboration": (1.081, "alerts on the path in causal order, silent nodes on it"),
+    "spread": (1.274, "other callers of the candidate's entity that alerted or stayed silent"),
+    "explained_away:deeper": (0.719, "a dependency below the candidate alerted first (with or without a change)"),
+    "explained_away:earlier": (0.856, "a failing dependency's own change from before the window"),
+    "induced": (0.495, "a change on the path shortly before a dependency's alert"),
+    "persistence:firing": (0.819, "the candidate's entity still alerting at detection (several different alerts)"),
+    "persistence:resolved": (1.434, "the candidate's entity's alert had resolved by detection (a blip)"),
+    "named:named": (1.622, "an alert on its entity names the change"),
+    "named:another": (1.157, "its entity's alerts name another change on it, not this one"),
+    "severity": (1.279, "the severity of a failing dependency's or traffic alert"),
+    "base_rate": (1.079, "how often the candidate's alert fires without an incident"),
+    "triangulation": (0.984, "the share of a silent dependency's callers that alerted"),
+    "similar_incidents": (0.591, "past incidents with similar symptoms and a cause on the same entity"),
+}
+
+FITTED_WEIGHTS: dict[str, float] = {name: weight for name, (weight, _) in FEATURES.items()}
+
+
 class Weights(BaseModel):
     """Every number of the scoring model (see :mod:`agents.scoring` for what each means)."""
 
@@ -129,6 +166,18 @@ class Weights(BaseModel):
     same_entity_similarity: float = 0.5
     # calibration: probabilities are softmax(log score / temperature)
     temperature: float = 1.0
+    #: the weight of each feature (keys of :data:`FEATURES`; a missing key weighs 1: the hand-set model, the
+    #: default; the ``fitted`` preset uses the fitted table)
+    feature_weights: dict[str, float] = {}
+
+    @model_validator(mode="after")
+    def _check_feature_weights(self) -> Weights:
+        for name, weight in self.feature_weights.items():
+            if name not in FEATURES:
+                raise ValueError(f"feature_weights: unknown feature {name!r}; expected one of {', '.join(FEATURES)}")
+            if not 0 < weight <= 10:
+                raise ValueError(f"feature_weights[{name!r}] = {weight}: expected a weight in (0, 10]")
+        return self
 
 
 class DiagnosisConfig(BaseModel):
@@ -172,6 +221,9 @@ class DiagnosisConfig(BaseModel):
 
 PRESETS: dict[str, DiagnosisConfig] = {
     "default": DiagnosisConfig(),
+    #: the fitted feature weights (:data:`FEATURES`): better on the generated benchmark's held-out seeds, worse on
+    #: the demo estate (27 of 32 against 31), so not the default yet (docs/rca-benchmark.md)
+    "fitted": DiagnosisConfig(name="fitted", weights=Weights(feature_weights=FITTED_WEIGHTS)),
     #: the immediate neighbourhood only, no widening: for a quick first look
     "fast": DiagnosisConfig(name="fast", depth=2, max_window=timedelta(minutes=30), history=timedelta(days=30)),
     #: slow-burn causes (disk filling, leaks, batch jobs): a long window and deeper history
@@ -182,7 +234,7 @@ PRESETS: dict[str, DiagnosisConfig] = {
 
 
 def preset(name: str = "default") -> DiagnosisConfig:
-    """The named preset (``default``, ``fast``, ``slow-burn``)."""
+    """The named preset (``default``, ``fitted``, ``fast``, ``slow-burn``)."""
     try:
         return PRESETS[name]
     except KeyError:

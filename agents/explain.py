@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from agents.records import AlertEvidence, Candidate, CandidateKind, Evidence, short_name
+from agents.records import AlertEvidence, Candidate, CandidateKind, Evidence, Factor, short_name
 
 
 def _hhmm(value: datetime) -> str:
@@ -42,27 +42,32 @@ def _chain(alerts: list[AlertEvidence], own_alert_is_the_cause: bool) -> str:
     return " -> ".join(f"{a.name} on {short_name(a.entity)} at {_hhmm(a.at)}" for a in steps)
 
 
+def _note(factor: Factor) -> str:
+    """The factor's own note, without the fitted weight appended to it."""
+    return factor.note.partition("; LR ")[0]
+
+
 def _tail(candidate: Candidate) -> list[str]:
     ev, out = candidate.evidence, []
     earlier = [f for f in ev.factors if f.name == "explained_away" and f.value == "own earlier change"]
     if earlier:
-        out.append(f"But it did change earlier: {earlier[0].note}.")
+        out.append(f"But it did change earlier: {_note(earlier[0])}.")
     deeper = [a for a in ev.alerts if a.role == "deeper"]
     if deeper:
         out.append(f"But {deeper[0].name} on {short_name(deeper[0].entity)} fired first, below it.")
     induced = [f for f in ev.factors if f.name == "induced"]
     if induced:
-        out.append(f"It may be a consequence of {induced[0].note.removesuffix(' shortly before')}, just before.")
+        out.append(f"It may be a consequence of {_note(induced[0]).removesuffix(' shortly before')}, just before.")
     named = [f for f in ev.factors if f.name == "named"]
     if named:
         out.append("An alert on it names this change." if named[0].value == "named"
                    else "Its alerts name another change on it, not this one.")
     spread = [f for f in ev.factors if f.name == "spread" and f.lr > 1]
     if spread:
-        out.append(f"Its {spread[0].note.partition(';')[0]}.")
+        out.append(f"Its {_note(spread[0]).partition(';')[0]}.")
     learned = [f for f in ev.factors if f.name == "learned" and f.note and not f.note.startswith("0 ")]
     if learned:
-        out.append(f"History: {learned[0].note}.")
+        out.append(f"History: {_note(learned[0])}.")
     if ev.similar_incidents:
         ids = ", ".join(s.incident_id.partition(":")[2] for s in ev.similar_incidents)
         out.append(f"Like past incident(s) {ids}.")

@@ -126,6 +126,13 @@ Features
     same entity, other kind 0.5):
     ``LR = 1 + similar_incident_gain x max(symptom similarity x cause similarity)``.
 
+Fitted weights
+--------------
+Each factor's log ratio is scaled by a fitted weight (``Weights.feature_weights``,
+the table ``agents.config.FEATURES``; :mod:`agents.scoring_weights`): the
+score is ``Π LR^w``, fitted as a conditional logit on labelled incidents. The
+``fitted`` preset uses them; the default weighs every feature 1 (the model above).
+
 Calibration
 -----------
 ``temperature`` rescales the log scores before the softmax (naive Bayes is
@@ -144,12 +151,12 @@ from agents.changes import change_size, semver_step
 from agents.config import DelayKernel, Weights
 from agents.history import History, alert_name
 from agents.records import Candidate, CandidateKind, Factor, SimilarIncident, short_name
+from agents.scoring_calibration import calibrate
+from agents.scoring_weights import weigh
 from graph.schema import NodeLabel, label_of
 
 MODEL_VERSION = "naive-bayes-1"
 MAX_SIMILAR = 3
-#: temperatures tried by :func:`fit_temperature`: 0.25 to 4
-TEMPERATURE_GRID = tuple(step / 20 for step in range(5, 81))
 
 
 def lognormal_pdf(x: float, median: float, sigma: float) -> float:
@@ -368,43 +375,11 @@ class Scorer:
         return Factor("similar_incidents", best, 1.0 + self.w.similar_incident_gain * best)
 
 
-def calibrate(candidates: list[Candidate], temperature: float) -> None:
-    """Confidences: softmax of the log scores over ``temperature`` (in place; they sum to 1)."""
-    logits = [math.log(max(c.score, 1e-300)) / temperature for c in candidates]
-    top = max(logits)
-    weights = [math.exp(x - top) for x in logits]
-    total = sum(weights)
-    for candidate, weight in zip(candidates, weights, strict=True):
-        candidate.confidence = weight / total
-
-
-def true_cause_nll(examples: Sequence[tuple[Sequence[float], int | None]], temperature: float) -> float:
-    """Mean negative log-likelihood of the true cause; ``examples`` are (log scores, index of the truth or None)."""
-    floor, total = 1e-3, 0.0
-    for logits, truth in examples:
-        scaled = [x / temperature for x in logits]
-        top = max(scaled)
-        log_norm = top + math.log(sum(math.exp(x - top) for x in scaled))
-        p = math.exp(scaled[truth] - log_norm) if truth is not None else 0.0
-        total -= math.log(max(p, floor))
-    return total / max(len(examples), 1)
-
-
-def fit_temperature(
-    examples: Sequence[tuple[Sequence[float], int | None]], grid: Sequence[float] = TEMPERATURE_GRID
-) -> float:
-    """The temperature that maximises the likelihood of the true causes of labelled incidents (a grid search).
-
-    Each example is the candidates' log scores (``math.log(c.score)``, ``unknown`` included) and the index of
-    the true cause among them (``None`` when the diagnosis missed it).
-    """
-    return min(grid, key=lambda t: (true_cause_nll(examples, t), abs(t - 1.0)))
-
-
 def unknown_candidate(weights: Weights) -> Candidate:
     candidate = Candidate(CandidateKind.UNKNOWN, None, None, "a cause not in the timeline")
-    candidate.score = weights.unknown_prior
-    candidate.evidence.factors = [Factor("prior", "unknown", weights.unknown_prior)]
+    prior = weigh(Factor("prior", "unknown", weights.unknown_prior), weights.feature_weights, CandidateKind.UNKNOWN)
+    candidate.score = prior.lr
+    candidate.evidence.factors = [prior]
     return candidate
 
 
@@ -412,7 +387,7 @@ def score_suspects(suspects: list[Suspect], scorer: Scorer, temperature: float) 
     """Score, add ``unknown``, calibrate and rank: the candidates best first, ranks from 1."""
     candidates = []
     for suspect in suspects:
-        factors = scorer.factors(suspect)
+        factors = [weigh(f, scorer.w.feature_weights, suspect.kind) for f in scorer.factors(suspect)]
         suspect.candidate.evidence.factors = factors
         suspect.candidate.score = math.prod(f.lr for f in factors)
         candidates.append(suspect.candidate)

@@ -22,6 +22,7 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
+from agents.config import DiagnosisConfig
 from agents.diagnosis import diagnose
 from agents.policy import Policy, load_policy
 from agents.records import Anomaly, Diagnosis
@@ -79,11 +80,11 @@ def _policy() -> Policy:
     return load_policy()
 
 
-def _agent(store: GraphStore, label: dict[str, Any]) -> tuple[Outcome, Diagnosis]:
+def _agent(store: GraphStore, label: dict[str, Any], config: DiagnosisConfig | None) -> tuple[Outcome, Diagnosis]:
     at = parse_time(label["detected_at"])
     anomaly = Anomaly(label["paging_service"], at, signal=label["signal"], alert_id=label["alert_id"])
     cpu = time.process_time()
-    diagnosis = diagnose(store, anomaly, exclude={label["incident_id"]})
+    diagnosis = diagnose(store, anomaly, config, exclude={label["incident_id"]})
     cpu_ms = (time.process_time() - cpu) * 1000
     truth = label["cause"]["node_id"]
     ids = [c.node_id for c in diagnosis.candidates]
@@ -106,11 +107,11 @@ def _baseline(store: GraphStore, name: str, label: dict[str, Any]) -> Outcome:
     return Outcome(rank=rank, fix_hit=fix, top1_fix_hit=fix)
 
 
-def evaluate(store: GraphStore, labels: list[dict[str, Any]]) -> Evaluation:
-    """Diagnose every scenario blind and run every baseline on it."""
+def evaluate(store: GraphStore, labels: list[dict[str, Any]], config: DiagnosisConfig | None = None) -> Evaluation:
+    """Diagnose every scenario blind (with ``config``, default the ``default`` preset) and run every baseline on it."""
     result = Evaluation(labels)
     for label in labels:
-        outcome, diagnosis = _agent(store, label)
+        outcome, diagnosis = _agent(store, label, config)
         result.outcomes["agent"].append(outcome)
         top = diagnosis.top
         result.top.append({

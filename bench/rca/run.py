@@ -11,6 +11,14 @@ latency, and rewrites the "Root-cause analysis" section of ``docs/benchmarks.md`
 (500 services, 100k background events). Neo4j: ``--neo4j-uri`` (or env
 ``VIDYA_NEO4J_URI``) names a server whose database is WIPED before each run;
 without it a dev server is started from ``tools/neo4j-dev`` and stopped at the end.
+
+A 100k-event load takes minutes on Neo4j. ``--reuse`` with ``--workdir`` (and,
+for Neo4j, ``--neo4j-uri``) records each completed load there and skips the
+wipe and the ingest when a later run asks for the same estate on the same
+store; the estate files are generated again (same seed, same labels)::
+
+    .venv/bin/python -m bench.rca.run --backend neo4j --neo4j-uri bolt://127.0.0.1:7687 --workdir rca-work --reuse \
+        --preset hard --services 500 --events 100000 --latency --no-write
 """
 
 from __future__ import annotations
@@ -33,6 +41,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from agents.config import PRESETS as DIAGNOSIS_PRESETS
+from agents.config import preset as diagnosis_preset
 from api.ingestion.pipeline import Ingester
 from bench.rca.evaluate import FIX_SOURCE, Evaluation, evaluate
 from bench.rca.generator import GenSpec, generate
@@ -67,25 +77,61 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, default=DEFAULT_OUT, help="markdown file whose rca section is rewritten")
     p.add_argument("--no-write", action="store_true", help="print only; leave the markdown file alone")
     p.add_argument("--workdir", type=Path, default=None, help="where estates and SQLite files go (default: a temp dir)")
+    p.add_argument("--reuse", action="store_true", help=(
+        "keep a store an earlier run with the same --workdir (and --neo4j-uri) loaded with the same estate: "
+        "no wipe, no ingest"))
+    p.add_argument("--diagnosis-preset", default="default", choices=sorted(DIAGNOSIS_PRESETS),
+                   help="the diagnosis agent's preset (default: default; fitted: the fitted feature weights)")
     p.add_argument("--neo4j-uri", default=os.environ.get("VIDYA_NEO4J_URI"), help="use this server (wiped!)")
     p.add_argument("--neo4j-page-cache-mb", type=int, default=1024)
     p.add_argument("--neo4j-java-opts", default="-Xms2g -Xmx2g -XX:+UseG1GC -XX:+ExitOnOutOfMemoryError")
     return p
 
 
+def check_reuse(args: argparse.Namespace) -> None:
+    """``--reuse`` needs somewhere a loaded store outlives the run."""
+    if args.reuse and args.workdir is None:
+        raise SystemExit("bench/rca/run.py: --reuse needs --workdir (where the loaded estates are recorded)")
+    if args.reuse and args.backend == "neo4j" and not args.neo4j_uri:
+        raise SystemExit("bench/rca/run.py: --reuse with --backend neo4j needs --neo4j-uri (a server that outlives the run)")
+
+
+def _loaded_stamp(args: argparse.Namespace, workdir: Path, name: str, spec: GenSpec) -> tuple[Path, dict[str, Any]]:
+    """Where a completed load of ``name`` is recorded, and what it must say for the store to be reused."""
+    what = {"backend": args.backend, "neo4j_uri": args.neo4j_uri if args.backend == "neo4j" else None,
+            "name": name, "spec": repr(spec)}
+    # a Neo4j server holds one estate at a time: one record per server, which the next load replaces
+    return workdir / (f"{name}.loaded.json" if args.backend == "sqlite" else "neo4j.loaded.json"), what
+
+
+def reused_ingest(args: argparse.Namespace, workdir: Path, name: str, spec: GenSpec) -> float | None:
+    """The recorded ingest time when ``--reuse`` finds this estate already loaded, else None."""
+    stamp, what = _loaded_stamp(args, workdir, name, spec)
+    if not args.reuse or not stamp.exists():
+        return None
+    recorded = json.loads(stamp.read_text(encoding="utf-8"))
+    return float(recorded["ingest_s"]) if recorded.get("what") == what else None
+
+
+def record_load(args: argparse.Namespace, workdir: Path, name: str, spec: GenSpec, ingest_s: float) -> None:
+    stamp, what = _loaded_stamp(args, workdir, name, spec)
+    stamp.write_text(json.dumps({"what": what, "ingest_s": ingest_s}), encoding="utf-8")
+
+
 @contextmanager
 def stores(args: argparse.Namespace, workdir: Path) -> Iterator[Any]:
-    """Yields a function ``name -> fresh GraphStore`` for the chosen backend."""
+    """Yields a function ``(name, keep) -> GraphStore`` for the chosen backend (``keep``: do not wipe)."""
     if args.backend == "sqlite":
-        yield lambda name: open_store(GraphConfig(sqlite_path=workdir / f"{name}.db"))
+        yield lambda name, keep: open_store(GraphConfig(sqlite_path=workdir / f"{name}.db"))
         return
     from bench.neo4j_server import Neo4jServer, wipe
 
     with Neo4jServer(args.neo4j_uri, args.neo4j_page_cache_mb, shlex.split(args.neo4j_java_opts)) as server:
         log(f"neo4j: {server.describe()}")
 
-        def fresh(name: str) -> GraphStore:
-            wipe(server.uri)
+        def fresh(name: str, keep: bool) -> GraphStore:
+            if not keep:
+                wipe(server.uri)
             return open_store(GraphConfig(backend="neo4j", neo4j_uri=server.uri))
 
         yield fresh
@@ -111,14 +157,23 @@ def run_one(args: argparse.Namespace, preset: str, workdir: Path, fresh: Any) ->
     root = workdir / f"estate-{preset}-{args.services}"
     log(f"{preset}: generating {spec.services} services, {spec.scenarios} scenarios, {spec.background_events:,} events")
     generated = generate(spec, root)
-    store = fresh(f"{preset}-{args.services}")
+    name = f"{preset}-{args.services}"
+    reused = reused_ingest(args, workdir, name, spec)
+    store = fresh(name, reused is not None)
     try:
-        started = time.perf_counter()
-        report = Ingester(store).run(generated.ingest_paths)
-        ingest_s = time.perf_counter() - started
-        bad = [f"{s.path}: {s.error}" for s in report.sources if s.status not in ("ingested", "unchanged")]
-        log(f"{preset}: ingested in {ingest_s:.1f} s ({len(report.sources)} sources, {len(bad)} not clean)")
-        result = evaluate(store, generated.labels)
+        bad: list[str] = []
+        if reused is not None:
+            ingest_s = reused
+            log(f"{preset}: reusing the store loaded earlier (ingest took {ingest_s:.1f} s then)")
+        else:
+            _loaded_stamp(args, workdir, name, spec)[0].unlink(missing_ok=True)
+            started = time.perf_counter()
+            report = Ingester(store).run(generated.ingest_paths)
+            ingest_s = time.perf_counter() - started
+            bad = [f"{s.path}: {s.error}" for s in report.sources if s.status not in ("ingested", "unchanged")]
+            log(f"{preset}: ingested in {ingest_s:.1f} s ({len(report.sources)} sources, {len(bad)} not clean)")
+            record_load(args, workdir, name, spec, ingest_s)
+        result = evaluate(store, generated.labels, diagnosis_preset(args.diagnosis_preset))
     finally:
         store.close()
     kinds = sorted({label["cause"]["kind"] for label in generated.labels})
@@ -157,6 +212,7 @@ def print_run(run: dict[str, Any]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    check_reuse(args)
     presets = list(PRESETS) if args.preset == "all" else [] if args.preset == "none" else [args.preset]
     runs: list[dict[str, Any]] = []
     for path in args.merge:

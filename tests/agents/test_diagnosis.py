@@ -12,7 +12,7 @@ import pytest
 from agents.config import DiagnosisConfig, parse_duration, preset
 from agents.diagnosis import diagnose
 from agents.records import Anomaly, CandidateKind, Diagnosis
-from agents.scoring import fit_temperature, true_cause_nll
+from agents.scoring_calibration import fit_temperature, true_cause_nll
 from api.anomaly_input import anomaly_for_entity
 from graph.errors import ConfigError, NotFound
 from graph.factory import GraphConfig, open_store
