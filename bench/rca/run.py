@@ -170,8 +170,10 @@ def run_one(args: argparse.Namespace, preset: str, workdir: Path, fresh: Any) ->
             started = time.perf_counter()
             report = Ingester(store).run(generated.ingest_paths)
             ingest_s = time.perf_counter() - started
-            bad = [f"{s.path}: {s.error}" for s in report.sources if s.status not in ("ingested", "unchanged")]
+            bad = [f"{s.path} ({s.status}): {s.error}" for s in report.sources if s.status not in ("ingested", "unchanged")]
             log(f"{preset}: ingested in {ingest_s:.1f} s ({len(report.sources)} sources, {len(bad)} not clean)")
+            for problem in bad[:10]:
+                log(f"{preset}: not clean: {problem}")
             record_load(args, workdir, name, spec, ingest_s)
         result = evaluate(store, generated.labels, diagnosis_preset(args.diagnosis_preset))
     finally:
