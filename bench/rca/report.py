@@ -21,13 +21,20 @@ def _verdict(ok: bool) -> str:
     return "pass" if ok else "**FAIL**"
 
 
+def _where(run: dict[str, Any]) -> str:
+    """The run's name in tables: preset, size, backend, and the diagnosis preset when not the default."""
+    where = f"{run['preset']}, {run['services']} services, {run['scenarios']} scenarios, {run['backend']}"
+    diagnosis = run.get("diagnosis_preset", "default")
+    return where if diagnosis == "default" else f"{where}, diagnosis preset {diagnosis}"
+
+
 def targets_table(runs: list[dict[str, Any]]) -> list[str]:
     rows = ["| check | target | measured | verdict |", "|---|---|--:|---|"]
     for run in runs:
         methods = run["summary"]
         agent = methods["agent"]["ac@1"]
         best = max(methods[b]["ac@1"] for b in BASELINES)
-        where = f"{run['preset']}, {run['services']} services, {run['scenarios']} scenarios, {run['backend']}"
+        where = _where(run)
         if run["preset"] == "hard":
             rows.append(f"| {where}: agent AC@1 | ≥ 0.80 | {agent:.3f} | {_verdict(agent >= 0.8)} |")
             rows.append(f"| {where}: AC@1 over the best baseline | ≥ +0.25 | {agent - best:+.3f} | "
@@ -93,8 +100,10 @@ def section(runs: list[dict[str, Any]], machine: list[str], reproduce: list[str]
     for note in notes:
         lines += [note, ""]
     for run in runs:
+        diagnosis = run.get("diagnosis_preset", "default")
         lines += [f"### {run['preset']}: {run['services']} services, {run['scenarios']} scenarios, "
-                  f"{run['events']:,} background events, {run['backend']}", "",
+                  f"{run['events']:,} background events, {run['backend']}"
+                  + ("" if diagnosis == "default" else f", diagnosis preset {diagnosis}"), "",
                   f"Ingest {run['ingest_s']:.1f} s; {_latency(run['summary']['agent'])}.",
                   "", *results_table(run), ""]
         if not run.get("latency_target"):

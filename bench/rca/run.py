@@ -182,6 +182,7 @@ def run_one(args: argparse.Namespace, preset: str, workdir: Path, fresh: Any) ->
     return {
         "preset": preset, "services": args.services, "scenarios": args.scenarios, "events": spec.background_events,
         "backend": args.backend, "seed": args.seed, "latency_target": args.latency, "ingest_s": ingest_s,
+        "diagnosis_preset": args.diagnosis_preset,
         "ingest_problems": bad, "fix_source": FIX_SOURCE,
         "summary": {m: result.summary(m).as_json() for m in result.methods},
         "by_confounder": _grouped(result, "confounder", [*CONFOUNDERS, *KIND_CONFOUNDERS]),
@@ -201,6 +202,8 @@ def reproduce(runs: list[dict[str, Any]]) -> list[str]:
         flags = f"--preset {run['preset']} --services {run['services']} --scenarios {run['scenarios']} --seed {run['seed']}"
         flags += f" --events {run['events']}" + (" --latency" if run.get("latency_target") else "")
         flags += f" --backend {run['backend']}" if run["backend"] != "sqlite" else ""
+        diagnosis = run.get("diagnosis_preset", "default")
+        flags += f" --diagnosis-preset {diagnosis}" if diagnosis != "default" else ""
         lines.append(f".venv/bin/python -m bench.rca.run {flags}")
     return list(dict.fromkeys(lines))
 
