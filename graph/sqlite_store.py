@@ -22,7 +22,7 @@ from graph.errors import RecordError, StoreUnavailable
 from graph.model import Counts, Direction, Edge, Hop, Node, now_utc, utc
 from graph.schema import EVENT_LINKS, NodeLabel, RelType
 from graph.sqlite_cache import NODE_CACHE_SIZE, NodeCache
-from graph.sqlite_read import reach
+from graph.sqlite_read import nodes_by_rid, reach
 from graph.sqlite_read_edges import decode_edges, incident_sql
 from graph.sqlite_schema import (
     DDL,
@@ -49,6 +49,13 @@ from graph.text_query import TEXT_LABELS, query_terms
 from graph.traversal import TraversalMixin
 
 BUSY_TIMEOUT_MS = 10_000
+#: (child id, parent id, parent rid) over current ``:type`` edges into ``:ids``: the edge is read from the
+#: covering ``edges_in`` index alone, the parent's own visibility from its row
+_PARENTS = (
+    "SELECT b.id, a.id, a.rid FROM nodes b JOIN edges e ON e.dst = b.rid AND e.type = :type "
+    "JOIN nodes a ON a.rid = e.src WHERE b.id IN (SELECT value FROM json_each(:ids)) AND "
+    + " AND ".join(visible(alias, None)[0] for alias in ("e", "a", "b"))
+)
 
 
 def _json_list(values: Iterable[str]) -> str:
@@ -221,6 +228,19 @@ class SqliteGraphStore(TraversalMixin):
         with self._lock:
             hops = reach(self._conn.execute, self._cache(), id_, depth, direction, types, as_of, now)
         return hops if limit is None else hops[:limit]
+
+    def parents(self, ids: Collection[str], type_: RelType) -> dict[str, Node]:
+        """:meth:`graph.store.GraphStore.parents` over the covering adjacency index, nodes from the node cache."""
+        if not ids:
+            return {}
+        params: dict[str, Any] = {"ids": ids_param(set(ids)), "type": str(RelType(type_)), "now": self._now()}
+        first: dict[str, tuple[str, int]] = {}
+        with self._lock:
+            for child, parent, rid in self._conn.execute(_PARENTS, params):
+                if child not in first or parent < first[child][0]:
+                    first[child] = (parent, rid)
+            nodes = nodes_by_rid(self._conn.execute, {rid for _, rid in first.values()}, self._cache())
+        return {child: nodes[rid] for child, (_, rid) in first.items() if rid in nodes}
 
     #: decoded nodes kept between reads; 0 turns the cache off (set before the first read)
     node_cache_size = NODE_CACHE_SIZE

@@ -191,6 +191,14 @@ class GraphStore(Protocol):
         """Events of the given labels with ``start <= at < end``, on ``services`` if given, by (at, id)."""
         ...
 
+    def parents(self, ids: Collection[str], type_: RelType) -> dict[str, Node]:
+        """For each of ``ids``, the node a current ``type_`` edge comes from (the smallest id when several do).
+
+        Both ends and the edge must be current; ids without such an edge are left out. Read for a
+        page of hits at once: the document of each section (``HAS_SECTION``).
+        """
+        ...
+
     def linked_events(
         self,
         entities: Collection[str],

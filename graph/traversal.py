@@ -86,6 +86,18 @@ class TraversalMixin:
         raise NotImplementedError
 
     # reads built on the primitives -----------------------------------------------
+    def parents(self, ids: Collection[str], type_: RelType) -> dict[str, Node]:
+        """See :meth:`graph.store.GraphStore.parents`: one ``incident_edges`` and one ``get_nodes`` read."""
+        wanted = set(ids)
+        if not wanted:
+            return {}
+        first: dict[str, str] = {}
+        for edge in self.incident_edges(sorted(wanted), "in", (RelType(type_),)):
+            if edge.dst in wanted and (edge.dst not in first or edge.src < first[edge.dst]):
+                first[edge.dst] = edge.src
+        nodes = {node.id: node for node in self.get_nodes(set(first.values()))}
+        return {id_: nodes[src] for id_, src in first.items() if src in nodes}
+
     def linked_events(
         self,
         entities: Collection[str],

@@ -110,8 +110,7 @@ class Searcher:
             raise ConfigError(f"search mode {mode!r}: expected one of {', '.join(MODES)}")
         if k < 1:
             raise ConfigError(f"search: k must be a positive integer, got {k}")
-        ranked, documents = self._retrieve(query, mode, self.config.candidates)
-        candidates = self._candidates(ranked, documents)
+        candidates = self._candidates(self._retrieve(query, mode, self.config.candidates))
         candidates = [c for c in candidates if _kind(c) in kinds] if kinds else candidates
         if since:
             self._hydrate(candidates)
@@ -124,31 +123,19 @@ class Searcher:
         return self._top(candidates, k, linked=bool(focus))
 
     # retrievers -------------------------------------------------------------------
-    def _retrieve(self, query: str, mode: Mode, limit: int) -> tuple[dict[str, list[str]], dict[str, Node]]:
-        """Each retriever's ranked ids, and the document of each id found.
-
-        In hybrid mode the keyword search, then the reading of its hits' documents, runs on a
-        second thread while the query is embedded, the vectors searched and their hits' documents read.
-        """
+    def _retrieve(self, query: str, mode: Mode, limit: int) -> dict[str, list[str]]:
+        """Each retriever's ranked ids; in hybrid mode the keyword search runs beside the query embedding."""
         if mode == "dense":
-            dense = self._dense(query, limit)
-            return {"dense": dense}, self._documents(dense)
+            return {"dense": self._dense(query, limit)}
         if mode == "bm25":
-            bm25 = self._bm25(query, limit)
-            return {"bm25": bm25}, self._documents(bm25)
-        keyword = self._worker().submit(self._keyword, query, limit)
+            return {"bm25": self._bm25(query, limit)}
+        keyword = self._worker().submit(self._bm25, query, limit)
         try:
             dense = self._dense(query, limit)
-            documents = self._documents(dense)
         except BaseException:
             wait([keyword])  # the store is not left in use by a search that has returned
             raise
-        bm25, found = keyword.result()
-        return {"dense": dense, "bm25": bm25}, documents | found
-
-    def _keyword(self, query: str, limit: int) -> tuple[list[str], dict[str, Node]]:
-        bm25 = self._bm25(query, limit)
-        return bm25, self._documents(bm25)
+        return {"dense": dense, "bm25": keyword.result()}
 
     def _worker(self) -> ThreadPoolExecutor:
         if self._pool is None:
@@ -163,13 +150,7 @@ class Searcher:
             raise ConfigError("search: dense retrieval needs the vector index and the embedding model (neither is configured)")
         return [hit.node_id for hit in self.index.search(self.embedder.embed_query(query), limit=limit)]
 
-    def _documents(self, section_ids: list[str]) -> dict[str, Node]:
-        """The document each section belongs to (sections without one are left out)."""
-        parents = {e.dst: e.src for e in self.store.incident_edges(section_ids, "in", [RelType.HAS_SECTION])}
-        documents = {n.id: n for n in self.store.get_nodes(set(parents.values()))}
-        return {section: documents[doc] for section, doc in parents.items() if doc in documents}
-
-    def _candidates(self, ranked: dict[str, list[str]], documents: Mapping[str, Node]) -> list[_Candidate]:
+    def _candidates(self, ranked: dict[str, list[str]]) -> list[_Candidate]:
         """Fused scores, each with its document; the sections themselves are read later, for the hits only."""
         cfg = self.config
         weights = {"dense": cfg.dense_weight, "bm25": cfg.bm25_weight}
@@ -180,6 +161,7 @@ class Searcher:
             for rank, node_id in enumerate(ids, start=1):
                 ranks[node_id][name] = rank
                 scores[node_id] += 1.0 / (cfg.rrf_k + rank) * (1.0 if single else weights[name])
+        documents = self.store.parents(list(scores), RelType.HAS_SECTION)
         return [_Candidate(node_id, documents.get(node_id), score, ranks[node_id]) for node_id, score in scores.items()]
 
     def _hydrate(self, candidates: list[_Candidate]) -> None:

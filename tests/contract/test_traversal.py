@@ -8,7 +8,8 @@ from graph.errors import RecordError
 from graph.model import Edge, Hop
 from graph.schema import RelType
 from graph.store import GraphStore
-from tests.contract.helpers import ClockLike, dep, edge, hops, ids, minutes, services, stored
+from graph.traversal import TraversalMixin
+from tests.contract.helpers import ClockLike, dep, edge, hops, ids, minutes, node, services, stored
 
 
 def _chain(store: GraphStore) -> list[Edge]:
@@ -223,3 +224,35 @@ def test_subgraph_of_absent_or_no_ids_is_empty(graph_store: GraphStore) -> None:
     for start in ([], ["service:nowhere"]):
         sub = graph_store.subgraph(start)
         assert (sub.nodes, sub.edges) == ([], []), start
+
+
+def test_parents_are_the_current_sources_of_one_edge_type_into_each_id(graph_store: GraphStore) -> None:
+    a, b, old = "runbook:a.md", "runbook:b.md", "runbook:old.md"
+    s1, s2, s3, s4 = (f"section:a.md#{i}" for i in range(1, 5))
+    graph_store.upsert_nodes([node(a, name="A"), node(b, name="B"), node(old, source="gone.md"),
+                              *(node(s) for s in (s1, s2, s3, s4))])
+    graph_store.upsert_edges([
+        edge(RelType.HAS_SECTION, a, s1), edge(RelType.HAS_SECTION, a, s2), edge(RelType.HAS_SECTION, b, s3),
+        edge(RelType.HAS_SECTION, b, s2),  # two parents: the smaller id wins
+        edge(RelType.HAS_SECTION, old, s4, source="gone.md"),
+    ])
+    graph_store.retire_source("gone.md")  # s4's parent and its edge are history
+
+    got = graph_store.parents([s1, s2, s3, s4, "section:missing"], RelType.HAS_SECTION)
+
+    assert {child: parent.id for child, parent in got.items()} == {s1: a, s2: a, s3: b}
+    assert got[s1] == graph_store.get_node(a)
+    assert got == TraversalMixin.parents(graph_store, [s1, s2, s3, s4], RelType.HAS_SECTION)  # type: ignore[arg-type]
+    assert graph_store.parents([s1], RelType.MENTIONS) == {}
+    assert graph_store.parents([], RelType.HAS_SECTION) == {}
+
+
+def test_parents_read_after_a_write_see_it(graph_store: GraphStore) -> None:
+    a, s1 = "runbook:a.md", "section:a.md#1"
+    graph_store.upsert_nodes([node(a, name="A"), node(s1)])
+    graph_store.upsert_edges([edge(RelType.HAS_SECTION, a, s1)])
+    assert graph_store.parents([s1], RelType.HAS_SECTION)[s1].name == "A"
+
+    graph_store.upsert_nodes([node(a, name="A, renamed")])
+
+    assert graph_store.parents([s1], RelType.HAS_SECTION)[s1].name == "A, renamed"
