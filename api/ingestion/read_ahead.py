@@ -30,6 +30,8 @@ import contextlib
 import gc
 import multiprocessing
 import os
+import queue
+import threading
 from collections import Counter, deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -120,22 +122,44 @@ def _serve(conn: Connection, profile: str | None = None) -> None:
 
 
 def _serve_jobs(conn: Connection) -> None:
-    """Run jobs until told to stop (``None``) or until the parent's end closes."""
+    """Run jobs until told to stop (``None``) or until the parent's end closes.
+
+    A job's messages go out on a sender thread: the parent takes a large source's
+    parts one at a time, as it writes them, and meanwhile this thread reads the
+    next job (the outbox holds one job's messages, so at most two are held).
+    """
     available = readers()
     gc.freeze()  # the modules just imported live as long as the worker: no collection needs to scan them
-    while True:
-        try:
-            job = conn.recv()
-        except (EOFError, OSError):
-            return
-        if job is None:
-            return
-        with paused_gc():
+    outbox: queue.Queue[list[bytes] | None] = queue.Queue(maxsize=1)
+    sender = threading.Thread(target=_send_all, args=(conn, outbox), name="vidya-read-ahead-send", daemon=True)
+    sender.start()
+    try:
+        while sender.is_alive():
             try:
-                for message in _answer(job, available):
-                    conn.send_bytes(message)
+                job = conn.recv()
             except (EOFError, OSError):
                 return
+            if job is None:
+                return
+            with paused_gc():
+                messages = list(_answer(job, available))
+            outbox.put(messages)
+    finally:  # let the sender finish what the parent still waits for (it drops it if the parent is gone)
+        with contextlib.suppress(queue.Full):
+            outbox.put(None, timeout=5.0)
+        sender.join(timeout=5.0)
+
+
+def _send_all(conn: Connection, outbox: queue.Queue[list[bytes] | None]) -> None:
+    """Send each job's messages in order until ``None``; the parent gone, drop the rest."""
+    gone = False
+    while (messages := outbox.get()) is not None:
+        for message in [] if gone else messages:
+            try:
+                conn.send_bytes(message)
+            except (EOFError, OSError):
+                gone = True
+                break
 
 
 def _answer(job: ReadJob, available: list[Reader]) -> Iterator[bytes]:
