@@ -62,7 +62,7 @@ def load_items(store: GraphStore, ids: list[str]) -> list[IndexItem]:
     items: list[IndexItem] = []
     for start in range(0, len(ids), _READ_CHUNK):
         chunk = ids[start : start + _READ_CHUNK]
-        parents = {e.dst: e.src for e in store.incident_edges(chunk, "in", [RelType.HAS_SECTION])}
+        parents = {section: doc.id for section, doc in store.parents(chunk, RelType.HAS_SECTION).items()}
         for node in store.get_nodes(chunk):
             item = section_item(node, parents.get(node.id))
             if item is not None:

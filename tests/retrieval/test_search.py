@@ -24,7 +24,7 @@ from graph.store import GraphStore
 from retrieval.alert_runbooks import AlertQuery, select_runbooks
 from retrieval.answer import compose_answer
 from retrieval.config import preset
-from retrieval.doctor import check, repair
+from retrieval.doctor import check, load_items, repair
 from retrieval.embeddings import CachedEmbedder, SentenceTransformerEmbedder
 from retrieval.indexer import SectionIndexer
 from retrieval.search import Searcher, query_words, title_shares
@@ -216,6 +216,8 @@ def test_doctor_finds_and_repairs_missing_and_orphan_vectors(estate: Estate) -> 
     estate.index.upsert([VectorPoint("section:gone.md#1", [0.1] * estate.index.dim, source="gone.md")])
     drift = check(estate.store, estate.index)
     assert drift.missing == victims and drift.orphans == ["section:gone.md#1"]
+    # read back from the graph with their document's kind, as the indexer wrote them
+    assert [(i.node_id, i.kind) for i in load_items(estate.store, victims)] == [(v, "runbook") for v in victims]
     before = estate.embedder.stats.misses
     repair(estate.store, estate.index, estate.embedder, drift)
     assert check(estate.store, estate.index).clean
