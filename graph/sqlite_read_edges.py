@@ -18,8 +18,7 @@ from typing import Any
 
 from graph.model import Direction, Edge
 from graph.schema import RelType
-from graph.sqlite_read_nodes import provenance_by_columns, scan_props, time_of
-from graph.sqlite_schema import ids_param, visible
+from graph.sqlite_schema import ids_param, provenance_by_columns, scan_props, time_of, visible
 
 #: an edge row with its endpoints' text ids and its provenance, as :func:`decode_edges` reads it
 _SELECT = (

@@ -11,13 +11,12 @@ records (rows were validated when they were written, so nothing is validated aga
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Iterable
-from datetime import datetime
+from collections.abc import Iterable
 from typing import Any
 
-from graph.model import Node, Provenance
+from graph.model import Node
 from graph.schema import NodeLabel
+from graph.sqlite_schema import PROVENANCES, TIMES, provenance_by_columns, scan_json, time_of
 
 #: a node row with its integer key first, read from table alias ``n``: what :func:`decode_nodes` takes
 NODE_ROW_SELECT = (
@@ -27,75 +26,28 @@ NODE_ROW_SELECT = (
 
 # Records are filled in as instances of mutable classes with their slot layouts, then become
 # the frozen classes (identical layouts, so Python allows the ``__class__`` change): plain
-# attribute stores are the cheapest way to set slots.
+# attribute stores are the cheapest way to set slots. Times and provenance records come from
+# the caches :mod:`graph.sqlite_schema` keeps for every read.
 _new = object.__new__
 _MutableNode: Any = type("_MutableNode", (), {"__slots__": Node.__dict__["__slots__"]})
-_MutableProvenance: Any = type("_MutableProvenance", (), {"__slots__": Provenance.__dict__["__slots__"]})
 
 _LABELS = {str(label): label for label in NodeLabel}
-#: decoded values shared between rows (immutable, so sharing is safe); bounded by clearing
-_CACHE_SIZE = 8192
-_TIMES: dict[str, datetime] = {}
-_PROVENANCE: dict[tuple[str, str, str | None, str], Provenance] = {}
-#: the JSON scanner itself: props columns hold one JSON object
-_scan_json: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
-
-
-def scan_props(text: str) -> Any:
-    """The properties a stored JSON object holds."""
-    return {} if text == "{}" else _scan_json(text, 0)[0]
-
-
-def time_of(text: str) -> datetime:
-    """The time a stored fixed-width text holds (shared with other rows that hold the same text)."""
-    value = _TIMES.get(text)
-    return _time(text) if value is None else value
-
-
-def provenance_of(source: str, run_id: str, location: str | None, ingested_at: str) -> Provenance:
-    """The :class:`Provenance` of a stored record's columns, not validated again."""
-    prov = _new(_MutableProvenance)
-    prov.source, prov.run_id, prov.location = source, run_id, location
-    prov.ingested_at = time_of(ingested_at)
-    prov.__class__ = Provenance
-    return prov  # type: ignore[no-any-return]
-
-
-def provenance_by_columns(source: str, run_id: str, location: str | None, ingested_at: str) -> Provenance:
-    """:func:`provenance_of`, shared with earlier rows that named the same record."""
-    key = (source, run_id, location, ingested_at)
-    prov = _PROVENANCE.get(key)
-    return _provenance(key) if prov is None else prov
-
-
-def _time(text: str) -> datetime:
-    if len(_TIMES) >= _CACHE_SIZE:
-        _TIMES.clear()
-    value = _TIMES[text] = datetime.fromisoformat(text)
-    return value
-
-
-def _provenance(key: tuple[str, str, str | None, str]) -> Provenance:
-    if len(_PROVENANCE) >= _CACHE_SIZE:
-        _PROVENANCE.clear()
-    prov = _PROVENANCE[key] = provenance_of(*key)
-    return prov
 
 
 def decode_nodes(rows: Iterable[tuple[Any, ...]]) -> dict[int, Node]:
     """``{rid: Node}`` of rows of :data:`NODE_ROW_SELECT`, in row order."""
     out: dict[int, Node] = {}
     new, twin, final = _new, _MutableNode, Node
-    labels, scan = _LABELS, _scan_json
-    time, times = _time, _TIMES.get
-    prov_of, provs = _provenance, _PROVENANCE.get
+    labels, scan = _LABELS, scan_json
+    time, times = time_of, TIMES.get
+    provs = PROVENANCES.get
     for (rid, id_, label, name, props, at, valid_from, valid_to, placeholder, source, location, run_id,
          ingested_at, recorded_at, retired_at, content_hash) in rows:  # fmt: skip
         node = new(twin)
         node.id = id_
         node.label = labels[label]
         key = (source, run_id, location, ingested_at)
-        node.provenance = provs(key) or prov_of(key)
+        node.provenance = provs(key) or provenance_by_columns(*key)
         node.name = name
         node.props = {} if props == "{}" else scan(props, 0)[0]
         node.at = None if at is None else times(at) or time(at)

@@ -250,35 +250,43 @@ _TYPES = {str(type_): type_ for type_ in RelType}
 _TYPE_TEXT: dict[RelType, str] = {type_: str(type_) for type_ in RelType}
 # Decoded values shared between rows: the rows of one read repeat a few times and sources
 # (datetimes and provenance records are immutable, so sharing them is safe).
-_TIMES: dict[str, datetime] = {}
-_PROVENANCE: dict[tuple[str, str, str | None, str], Provenance] = {}
-_CACHE_SIZE = 4096
+#: decoded times by stored text (a loop that decodes many rows may look them up itself, then call :func:`time_of`)
+TIMES: dict[str, datetime] = {}
+#: decoded provenance records by (source, run_id, location, ingested_at) columns (likewise, then
+#: :func:`provenance_by_columns`)
+PROVENANCES: dict[tuple[str, str, str | None, str], Provenance] = {}
+_CACHE_SIZE = 8192
 #: the JSON scanner itself: props columns hold one JSON object written by :func:`dump_props`
-_scan_json: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
+scan_json: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
 
 
-def _props(text: str) -> Any:
-    return {} if text == "{}" else _scan_json(text, 0)[0]
+def scan_props(text: str) -> Any:
+    """The properties a stored JSON object holds."""
+    return {} if text == "{}" else scan_json(text, 0)[0]
 
 
-def _time(text: str | None) -> datetime | None:
-    if text is None:
-        return None
-    value = _TIMES.get(text)
+def time_of(text: str) -> datetime:
+    """The time a stored fixed-width text holds (shared with other rows that hold the same text)."""
+    value = TIMES.get(text)
     if value is None:
-        if len(_TIMES) >= _CACHE_SIZE:
-            _TIMES.clear()
-        value = _TIMES[text] = datetime.fromisoformat(text)
+        if len(TIMES) >= _CACHE_SIZE:
+            TIMES.clear()
+        value = TIMES[text] = datetime.fromisoformat(text)
     return value
 
 
-def _provenance(source: str, run_id: str, location: str | None, ingested_at: str) -> Provenance:
+def _time(text: str | None) -> datetime | None:
+    return None if text is None else time_of(text)
+
+
+def provenance_by_columns(source: str, run_id: str, location: str | None, ingested_at: str) -> Provenance:
+    """The :class:`Provenance` of a stored record's columns, shared with earlier rows that named the same record."""
     key = (source, run_id, location, ingested_at)
-    prov = _PROVENANCE.get(key)
+    prov = PROVENANCES.get(key)
     if prov is None:
-        if len(_PROVENANCE) >= _CACHE_SIZE:
-            _PROVENANCE.clear()
-        prov = _PROVENANCE[key] = trusted_provenance(source, run_id, location, datetime.fromisoformat(ingested_at))
+        if len(PROVENANCES) >= _CACHE_SIZE:
+            PROVENANCES.clear()
+        prov = PROVENANCES[key] = trusted_provenance(source, run_id, location, time_of(ingested_at))
     return prov
 
 
@@ -287,8 +295,8 @@ def row_node(row: tuple[Any, ...]) -> Node:
     (id_, label, name, props, at, valid_from, valid_to, placeholder, source, location, run_id,
      ingested_at, recorded_at, retired_at, content_hash) = row
     return trusted_node(
-        id_, _LABELS[label], _provenance(source, run_id, location, ingested_at), name,
-        _props(props), _time(at), _time(valid_from), _time(valid_to),
+        id_, _LABELS[label], provenance_by_columns(source, run_id, location, ingested_at), name,
+        scan_props(props), _time(at), _time(valid_from), _time(valid_to),
         bool(placeholder), _time(recorded_at), _time(retired_at), content_hash,
     )
 
@@ -298,8 +306,8 @@ def row_edge(row: tuple[Any, ...]) -> Edge:
     (id_, type_, src, dst, key, props, valid_from, valid_to, source, location, run_id, ingested_at,
      recorded_at, retired_at) = row[:14]
     return trusted_edge(
-        id_, _TYPES[type_], src, dst, _provenance(source, run_id, location, ingested_at),
-        _props(props), key, _time(valid_from), _time(valid_to),
+        id_, _TYPES[type_], src, dst, provenance_by_columns(source, run_id, location, ingested_at),
+        scan_props(props), key, _time(valid_from), _time(valid_to),
         _time(recorded_at), _time(retired_at),
     )
 
