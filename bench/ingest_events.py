@@ -625,8 +625,9 @@ NOTES = (
     "file-backed holds code and memory-mapped database pages). The Python heap peak is tracemalloc's high-water "
     "mark over one more first run in its own child (untimed: tracemalloc slows it); it counts Python objects, "
     "not SQLite's caches. The flatness checks compare first runs at the two sizes with the same file count "
-    "(each source 4× larger; a source is one batch, and a large one is written into it in parts of "
-    "`api/ingestion/parts.py`'s `PART_RECORDS` records) and, for SQLite, with the same source size (4× the files)."
+    "(each source 4× larger; a source is one batch, and a large one is written into it in parts "
+    "(`api/ingestion/parts.py`: at most `PART_NODES` nodes or `PART_EDGES` edges each) and, for SQLite, "
+    "with the same source size (4× the files)."
 )
 
 
