@@ -317,22 +317,30 @@ class Edge:
 
 
 # Records read back from a store were validated when they were written: these build them
-# without validating again (the hash is computed only if asked for). Stores only. A record is
-# filled in as an instance of a mutable twin class with the same slots (plain attribute stores
-# are the cheapest way to set slots) and then becomes the frozen class: the layouts are
-# identical, so Python allows the ``__class__`` change.
+# without validating again (the hash is computed only if asked for). Stores only.
 _new = object.__new__
 
 
-def _twin(cls: type) -> Any:
-    """A mutable class with the slot layout of ``cls`` whose constructor takes every slot, in order."""
+def mutable_twin(cls: type) -> Any:
+    """A mutable class with the slot layout of the frozen slotted ``cls``, for building trusted records fast.
+
+    A record is filled in as an instance of the twin (plain attribute stores are
+    the cheapest way to set slots; the constructor takes every slot in order) and
+    then becomes ``cls`` by assigning ``__class__``, which Python allows because
+    the layouts are identical. Only for values that were validated before::
+
+        >>> hop = mutable_twin(Hop)(None, 2)
+        >>> hop.__class__ = Hop
+        >>> hop.depth
+        2
+    """
     names = cls.__dict__["__slots__"]
     return make_dataclass(f"_Mutable{cls.__name__}", [(name, Any) for name in names], slots=True, eq=False)
 
 
-_PROVENANCE_TWIN = _twin(Provenance)
-_NODE_TWIN = _twin(Node)
-_EDGE_TWIN = _twin(Edge)
+_PROVENANCE_TWIN = mutable_twin(Provenance)
+_NODE_TWIN = mutable_twin(Node)
+_EDGE_TWIN = mutable_twin(Edge)
 _TWINS: dict[type, Any] = {Provenance: _PROVENANCE_TWIN, Node: _NODE_TWIN, Edge: _EDGE_TWIN}
 _SLOT_VALUES: dict[type, Callable[[Any], tuple[Any, ...]]] = {
     cls: attrgetter(*cls.__dict__["__slots__"]) for cls in _TWINS

@@ -23,7 +23,7 @@ from datetime import datetime
 from operator import attrgetter
 from typing import Any
 
-from graph.model import Direction, Hop, Node
+from graph.model import Direction, Hop, Node, mutable_twin
 from graph.schema import RelType
 from graph.sqlite_cache import NodeCache
 from graph.sqlite_read_nodes import NODE_ROW_SELECT, decode_nodes
@@ -37,11 +37,10 @@ Rows = Callable[[str, Any], Iterable[Any]]
 _ID = attrgetter("id")
 _BY_RID = f"SELECT {NODE_ROW_SELECT} FROM nodes n WHERE n.rid IN (SELECT value FROM json_each(?))"
 
-# A Hop is built as an instance of a mutable class with its slot layout, then becomes a Hop
-# (the layouts are identical, so Python allows the ``__class__`` change): about half the
-# cost of the frozen dataclass's ``__init__``, and a neighbourhood builds hundreds.
+# A Hop is built as a mutable twin that then becomes a Hop (:func:`graph.model.mutable_twin`):
+# about half the cost of the frozen dataclass's ``__init__``, and a neighbourhood builds hundreds.
 _new = object.__new__
-_MutableHop: Any = type("_MutableHop", (), {"__slots__": Hop.__dict__["__slots__"]})
+_MutableHop = mutable_twin(Hop)
 
 
 def hops_at(nodes: list[Node], depth: int) -> list[Hop]:

@@ -16,7 +16,7 @@ from collections.abc import Collection, Iterable
 from datetime import datetime
 from typing import Any
 
-from graph.model import Direction, Edge
+from graph.model import Direction, Edge, mutable_twin
 from graph.schema import RelType
 from graph.sqlite_schema import ids_param, provenance_by_columns, scan_props, time_of, visible
 
@@ -27,8 +27,9 @@ _SELECT = (
     "JOIN nodes b ON b.rid = e.dst JOIN edge_provenance p ON p.k = e.prov "
 )
 
+# edges are built as mutable twins that then become Edges (:func:`graph.model.mutable_twin`)
 _new = object.__new__
-_MutableEdge: Any = type("_MutableEdge", (), {"__slots__": Edge.__dict__["__slots__"]})
+_MutableEdge = mutable_twin(Edge)
 _TYPES = {str(type_): type_ for type_ in RelType}
 
 

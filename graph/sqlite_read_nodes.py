@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from graph.model import Node
+from graph.model import Node, mutable_twin
 from graph.schema import NodeLabel
 from graph.sqlite_schema import PROVENANCES, TIMES, provenance_by_columns, scan_json, time_of
 
@@ -24,12 +24,10 @@ NODE_ROW_SELECT = (
     "n.source_location, n.run_id, n.ingested_at, n.recorded_at, n.retired_at, n.content_hash"
 )
 
-# Records are filled in as instances of mutable classes with their slot layouts, then become
-# the frozen classes (identical layouts, so Python allows the ``__class__`` change): plain
-# attribute stores are the cheapest way to set slots. Times and provenance records come from
-# the caches :mod:`graph.sqlite_schema` keeps for every read.
+# Nodes are built as mutable twins that then become Nodes (:func:`graph.model.mutable_twin`).
+# Times and provenance records come from the caches :mod:`graph.sqlite_schema` keeps for every read.
 _new = object.__new__
-_MutableNode: Any = type("_MutableNode", (), {"__slots__": Node.__dict__["__slots__"]})
+_MutableNode = mutable_twin(Node)
 
 _LABELS = {str(label): label for label in NodeLabel}
 
