@@ -57,8 +57,10 @@ class Suspect:
     symptom_names: int = 0
     #: an alert on the changed entity after the change names it (its version, flag, key): ``None`` when none alerted
     named: bool | None = None
-    #: another change on the same entity is named by its alerts, this one is not
+    #: a change on the same entity is named by its alerts, this one (another change, or the entity failing) is not
     rival_named: bool = False
+    #: entities depending on the candidate's entity two or more hops up, off its path, that alerted after the cause
+    reach: tuple[str, ...] = ()
 
     @property
     def kind(self) -> CandidateKind:
@@ -154,6 +156,19 @@ def _spread(ctx: _Context, suspect: Suspect, entity: str, since: datetime) -> No
     suspect.spread = (alerting, len(others) - len(alerting) if waited else 0)
 
 
+def _reach(ctx: _Context, suspect: Suspect, entity: str, since: datetime) -> None:
+    """Callers of callers (off the path) that alerted after ``since``: a failure spreads past its direct callers.
+
+    Path alerts and direct callers already count as corroboration and spread, so only the rest counts here.
+    """
+    counted = set(suspect.evidence.path_nodes) | ctx.topo.callers.get(entity, set()) | {ctx.topo.root, entity}
+    further = ctx.topo.callers_of(entity) - counted
+    suspect.reach = tuple(
+        e for e in sorted(further)
+        if any(not a.traffic for a in ctx.timeline.alerts_on(e, since - ctx.skew, ctx.detected))
+    )
+
+
 def _step(topo: Topology, a: str, b: str) -> PathStep:
     edge = topo.edge_between(a, b)
     if edge is None:  # cannot happen for a path built from the topology's own edges
@@ -192,6 +207,7 @@ def _change_suspect(ctx: _Context, change: ChangeEvent, *, slow_burn: bool = Fal
     suspect = Suspect(candidate, change=change, slow_burn=slow_burn)
     _trace(ctx, suspect, change.entity, change.at, own_alert_is_cause=False)
     _spread(ctx, suspect, change.entity, change.at)
+    _reach(ctx, suspect, change.entity, change.at)
     until = candidate.evidence.first_symptom_at or ctx.detected
     _explained(ctx, suspect, change.entity, change.at, until)
     own = [a for a in ctx.timeline.alerts_on(change.entity, change.at - ctx.skew, ctx.detected) if not a.traffic]
@@ -202,10 +218,15 @@ def _change_suspect(ctx: _Context, change: ChangeEvent, *, slow_burn: bool = Fal
 
 
 def mark_rivals(suspects: list[Suspect]) -> None:
-    """A change whose entity's alerts name another change on it, and not this one, is marked ``rival_named``."""
+    """Mark ``rival_named`` what an alert naming a change on the same entity speaks against.
+
+    That is another change on the entity, and the entity failing by itself (a dependency failure).
+    """
     named = {s.change.entity for s in suspects if s.change is not None and s.named}
     for suspect in suspects:
-        if suspect.change is not None and suspect.change.entity in named and not suspect.named:
+        entity = suspect.change.entity if suspect.change is not None else suspect.candidate.entity
+        failing = suspect.kind is CandidateKind.DEPENDENCY_FAILURE
+        if entity in named and not suspect.named and (suspect.change is not None or failing):
             suspect.rival_named = True
 
 
@@ -221,6 +242,7 @@ def _alert_suspect(ctx: _Context, kind: CandidateKind, alert: AlertEvent) -> Sus
     _trace(ctx, suspect, alert.entity, alert.at, own_alert_is_cause=True)
     if kind is CandidateKind.DEPENDENCY_FAILURE:
         _spread(ctx, suspect, alert.entity, alert.at)
+        _reach(ctx, suspect, alert.entity, alert.at)
         _explained(ctx, suspect, alert.entity, alert.at, alert.at)
         _induced(ctx, suspect, alert)
         _persistence(ctx, suspect, alert)
@@ -323,6 +345,7 @@ def _silent_suspects(ctx: _Context, alerted: set[str]) -> list[Suspect]:
         since = min([a.at for a in first], default=ctx.detected)
         candidate.at = candidate.evidence.cause_at = since
         _trace(ctx, suspect, entity, since, own_alert_is_cause=False)
+        _reach(ctx, suspect, entity, since)
         known = {a.alert_id for a in candidate.evidence.alerts}
         candidate.evidence.alerts.extend(_evidence_alert(a, "caller") for a in first if a.node.id not in known)
         out.append(suspect)

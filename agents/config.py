@@ -55,32 +55,33 @@ class DelayKernel(BaseModel):
 #: preset, 50 and 120 services; never the benchmark's seeds), see docs/rca-benchmark.md: feature -> (weight,
 #: what it scales). Used by the ``fitted`` preset; the default weighs every feature 1.
 FEATURES: dict[str, tuple[float, str]] = {
-    "prior:change": (1.227, "a change's kind risk (deploy, config, flag, migration)"),
-    "prior:dependency": (1.447, "a dependency that alerted with no change of its own (resource or service)"),
-    "prior:silent": (0.849, "a dependency triangulated from its alerting callers"),
-    "prior:traffic": (0.297, "a traffic alert at the edge"),
-    "prior:unknown": (0.917, "the cause is not among the candidates"),
-    "size": (2.129, "change type and size (semantic-version step, magnitude, rollback)"),
-    "learned:record": (0.759, "the entity's changes of this kind caused incidents more often than the kind's risk"),
-    "learned:clean": (0.31, "the entity's changes of this kind caused incidents less often (or never)"),
-    "timing:change": (1.007, "delay from a change to the first symptom"),
-    "timing:alert": (1.29, "delay per hop from a failing dependency's or traffic alert to detection"),
-    "topology:self": (0.532, "the candidate is on the anomalous entity itself"),
-    "topology:downstream": (0.267, "on something the anomalous entity depends on, by hops"),
-    "topology:upstream": (1.238, "on a caller of the anomalous entity, by hops"),
-    "corroboration": (1.081, "alerts on the path in causal order, silent nodes on it"),
-    "spread": (1.274, "other callers of the candidate's entity that alerted or stayed silent"),
-    "explained_away:deeper": (0.719, "a dependency below the candidate alerted first (with or without a change)"),
-    "explained_away:earlier": (0.856, "a failing dependency's own change from before the window"),
-    "induced": (0.495, "a change on the path shortly before a dependency's alert"),
-    "persistence:firing": (0.819, "the candidate's entity still alerting at detection (several different alerts)"),
-    "persistence:resolved": (1.434, "the candidate's entity's alert had resolved by detection (a blip)"),
-    "named:named": (1.622, "an alert on its entity names the change"),
-    "named:another": (1.157, "its entity's alerts name another change on it, not this one"),
-    "severity": (1.279, "the severity of a failing dependency's or traffic alert"),
+    "prior:change": (1.215, "a change's kind risk (deploy, config, flag, migration)"),
+    "prior:dependency": (1.441, "a dependency that alerted with no change of its own (resource or service)"),
+    "prior:silent": (0.852, "a dependency triangulated from its alerting callers"),
+    "prior:traffic": (0.265, "a traffic alert at the edge"),
+    "prior:unknown": (0.889, "the cause is not among the candidates"),
+    "size": (2.168, "change type and size (semantic-version step, magnitude, rollback)"),
+    "learned:record": (0.76, "the entity's changes of this kind caused incidents more often than the kind's risk"),
+    "learned:clean": (0.551, "the entity's changes of this kind caused incidents less often (or never)"),
+    "timing:change": (1.053, "delay from a change to the first symptom"),
+    "timing:alert": (1.315, "delay per hop from a failing dependency's or traffic alert to detection"),
+    "topology:self": (0.559, "the candidate is on the anomalous entity itself"),
+    "topology:downstream": (0.363, "on something the anomalous entity depends on, by hops"),
+    "topology:upstream": (1.213, "on a caller of the anomalous entity, by hops"),
+    "corroboration": (1.102, "alerts on the path in causal order, silent nodes on it"),
+    "spread": (1.332, "other callers of the candidate's entity that alerted or stayed silent"),
+    "explained_away:deeper": (0.731, "a dependency below the candidate alerted first (with or without a change)"),
+    "explained_away:earlier": (0.788, "a failing dependency's own change from before the window"),
+    "induced": (0.537, "a change on the path shortly before a dependency's alert"),
+    "persistence:firing": (0.825, "the candidate's entity still alerting at detection (several different alerts)"),
+    "persistence:resolved": (1.43, "the candidate's entity's alert had resolved by detection (a blip)"),
+    "named:named": (1.611, "an alert on its entity names the change"),
+    "named:another": (1.071, "its entity's alerts name a change on it, not this one (another change, or a failure by itself)"),
+    "severity": (1.293, "the severity of a failing dependency's or traffic alert"),
     "base_rate": (1.079, "how often the candidate's alert fires without an incident"),
-    "triangulation": (0.984, "the share of a silent dependency's callers that alerted"),
-    "similar_incidents": (0.591, "past incidents with similar symptoms and a cause on the same entity"),
+    "reach": (0.851, "entities further up the candidate's reach (off its path) that alerted after it"),
+    "triangulation": (0.987, "the share of a silent dependency's callers that alerted"),
+    "similar_incidents": (0.622, "past incidents with similar symptoms and a cause on the same entity"),
 }
 
 FITTED_WEIGHTS: dict[str, float] = {name: weight for name, (weight, _) in FEATURES.items()}
@@ -105,7 +106,7 @@ class Weights(BaseModel):
     # learned prior (history): pseudo-counts that pull an entity's record towards the kind's risk
     learned_pseudo_count: float = 10.0
     learned_max_lr: float = 4.0
-    learned_min_lr: float = 0.25
+    learned_min_lr: float = 0.5
     # timing
     change_delay: DelayKernel = DelayKernel(
         median_minutes=8, sigma=0.8, slow_median_minutes=90, slow_sigma=1.0, slow_weight=0.15
@@ -155,6 +156,10 @@ class Weights(BaseModel):
     spread_alert_lr: float = 2.0
     spread_silent_lr: float = 0.85
     spread_lr_range: tuple[float, float] = (0.3, 4.0)
+    # reach: each entity two or more hops up from the candidate's entity (off its path) that alerted after the
+    # cause, and the most they can add together
+    reach_alert_lr: float = 1.5
+    reach_max_lr: float = 4.0
     #: silent callers count only once the entity has been failing this long before detection
     spread_min_minutes: float = 1.0
     # silent dependency triangulated from its alerting callers

@@ -61,10 +61,13 @@ def _tail(candidate: Candidate) -> list[str]:
     named = [f for f in ev.factors if f.name == "named"]
     if named:
         out.append("An alert on it names this change." if named[0].value == "named"
-                   else "Its alerts name another change on it, not this one.")
+                   else "Its alerts name a change on it, not this one.")
     spread = [f for f in ev.factors if f.name == "spread" and f.lr > 1]
     if spread:
         out.append(f"Its {_note(spread[0]).partition(';')[0]}.")
+    reach = [f for f in ev.factors if f.name == "reach"]
+    if reach:
+        out.append(f"Callers {_note(reach[0]).partition(';')[0]}.")
     learned = [f for f in ev.factors if f.name == "learned" and f.note and not f.note.startswith("0 ")]
     if learned:
         out.append(f"History: {_note(learned[0])}.")

@@ -71,6 +71,14 @@ Features
     entity had been failing (since its first alert, else the cause) for
     ``spread_min_minutes`` before detection: the anomalous entity's callers
     have had no time to notice it.
+``reach`` (changes, dependency failures)
+    A failure spreads further than its direct callers: each entity that
+    depends on the candidate's entity two or more hops up (its callers'
+    callers, off the path to the symptom; the neighbourhood's edges and the
+    callers already read) and alerted after the cause multiplies by
+    ``reach_alert_lr``, at most ``reach_max_lr`` in all. A decoy alert or an
+    unrelated change explains only the alerts on its own path; the real
+    cause also explains the alerts of the other branches it took down.
 ``explained_away``
     A dependency below the candidate, off its path, alerted between the cause
     and the first symptom: the symptom more likely started there.
@@ -94,7 +102,7 @@ Features
     ``resolved_alert_lr``. Two or more different alerts on it from its first
     alert to detection: ``several_symptoms_lr``. Only what was known at
     detection is read: an alert resolved later counts as firing.
-``named`` (changes)
+``named`` (changes, dependency failures)
     What the alerts say: a per-pod alert carries the release the pod runs, an
     error-rate rule broken down by flag variant names the flag, an error
     message quotes the configuration key whose limit it hit. A change whose
@@ -102,8 +110,11 @@ Features
     a word of a label or annotation of an alert on its entity after it:
     ``named_by_alert_lr``; a change on an entity whose alerts name another of
     its changes, not this one: ``rival_named_lr``. This separates two changes
-    on one service a minute apart. No extra read: labels and annotations are
-    properties of the alert nodes the timeline holds.
+    on one service a minute apart; and it counts against a failing dependency
+    whose alerts name one of its own changes (read back from before the
+    window: a slow burn), which is then not failing by itself. No extra read:
+    labels and annotations are properties of the alert nodes the timeline
+    holds.
 ``severity`` (dependency failures, traffic)
     The severity of the candidate's own alert (``severity_lr``).
 ``base_rate`` (dependency failures, traffic)
@@ -225,6 +236,8 @@ class Scorer:
         out += [self.timing(suspect), self.topology(suspect), self.corroboration(suspect)]
         if suspect.spread is not None:
             out.append(self.spread(suspect.spread))
+        if suspect.reach:
+            out.append(self.reach(suspect.reach))
         if suspect.explained_by is not None:
             by_change = suspect.explained_by_change
             lr = self.w.explained_by_change_lr if by_change else self.w.explained_by_alert_lr
@@ -338,7 +351,7 @@ class Scorer:
     def named(self, suspect: Suspect) -> Factor:
         if suspect.named:
             return Factor("named", "named", self.w.named_by_alert_lr, "an alert on its entity names it")
-        return Factor("named", "another", self.w.rival_named_lr, "its entity's alerts name another change on it")
+        return Factor("named", "another", self.w.rival_named_lr, "its entity's alerts name a change on it, not this")
 
     def corroboration(self, suspect: Suspect) -> Factor:
         lr, in_order = 1.0, [a for a in suspect.corroborating if a.in_order]
@@ -355,6 +368,11 @@ class Scorer:
         names = ", ".join(short_name(e) for e in alerting) or "none"
         note = f"other callers alerted after it: {names}; {silent} stayed silent"
         return Factor("spread", float(len(alerting)), lr, note)
+
+    def reach(self, alerting: tuple[str, ...]) -> Factor:
+        lr = min(self.w.reach_max_lr, self.w.reach_alert_lr ** len(alerting))
+        note = "further up, alerted after it: " + ", ".join(short_name(e) for e in alerting)
+        return Factor("reach", float(len(alerting)), lr, note)
 
     def similar(self, suspect: Suspect) -> Factor:
         candidate = suspect.candidate

@@ -79,17 +79,26 @@ class Topology:
 
     def dependencies_of(self, node: str) -> set[str]:
         """Everything ``node`` depends on (transitively) among the edges met."""
-        seen: set[str] = set()
-        frontier = [node]
-        while frontier:
-            nxt = [c for n in frontier for c in self.callees.get(n, ()) if c not in seen and c != node]
-            seen.update(nxt)
-            frontier = nxt
-        return seen
+        return _closure(node, self.callees)
+
+    def callers_of(self, node: str) -> set[str]:
+        """Everything that (transitively) depends on ``node`` among the edges met."""
+        return _closure(node, self.callers)
 
     def edge_between(self, a: str, b: str) -> Edge | None:
         """The DEPENDS_ON edge joining ``a`` and ``b`` in either direction."""
         return self.edges.get((a, b)) or self.edges.get((b, a))
+
+
+def _closure(node: str, step: dict[str, set[str]]) -> set[str]:
+    """Every node reachable from ``node`` along ``step`` (``node`` itself excluded)."""
+    seen: set[str] = set()
+    frontier = [node]
+    while frontier:
+        nxt = [c for n in frontier for c in step.get(n, ()) if c not in seen and c != node]
+        seen.update(nxt)
+        frontier = nxt
+    return seen
 
 
 def _walk(

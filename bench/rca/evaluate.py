@@ -29,6 +29,7 @@ from agents.records import Anomaly, Diagnosis
 from agents.remediation import recommend
 from bench.rca.baselines import BASELINES
 from bench.rca.metrics import Outcome, Summary, summarise
+from bench.rca.misses import describe_miss
 from bench.rca.scenarios import FIXES
 from graph.schema import NodeLabel, label_of
 from graph.store import GraphStore
@@ -59,6 +60,8 @@ class Evaluation:
     labels: list[dict[str, Any]]
     outcomes: dict[str, list[Outcome]] = field(default_factory=lambda: defaultdict(list))
     top: list[dict[str, Any]] = field(default_factory=list)
+    #: the agent's misses (truth not first), each with its top three and the truth's factors (:mod:`bench.rca.misses`)
+    misses: list[dict[str, Any]] = field(default_factory=list)
 
     def summary(self, method: str, keep: list[int] | None = None) -> Summary:
         chosen = self.outcomes[method] if keep is None else [self.outcomes[method][i] for i in keep]
@@ -119,6 +122,8 @@ def evaluate(store: GraphStore, labels: list[dict[str, Any]], config: DiagnosisC
             "rank": outcome.rank, "top": top.node_id, "top_kind": str(top.kind), "confidence": round(top.confidence, 3),
             "top_is_decoy": top.node_id in label["decoys"], "confounders": label["confounders"],
         })
+        if outcome.rank != 1:
+            result.misses.append(describe_miss(label, diagnosis, outcome.rank))
         for name in BASELINES:
             result.outcomes[name].append(_baseline(store, name, label))
     return result

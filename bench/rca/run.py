@@ -46,6 +46,7 @@ from agents.config import preset as diagnosis_preset
 from api.ingestion.pipeline import Ingester
 from bench.rca.evaluate import FIX_SOURCE, Evaluation, evaluate
 from bench.rca.generator import GenSpec, generate
+from bench.rca.misses import write_misses
 from bench.rca.presets import CONFOUNDERS, KIND_CONFOUNDERS, PRESETS
 from bench.rca.report import breakdown_table, results_table, section, targets_table, write_section
 from graph.factory import GraphConfig, open_store
@@ -82,6 +83,9 @@ def _parser() -> argparse.ArgumentParser:
         "no wipe, no ingest"))
     p.add_argument("--diagnosis-preset", default="default", choices=sorted(DIAGNOSIS_PRESETS),
                    help="the diagnosis agent's preset (default: default; fitted: the fitted feature weights)")
+    p.add_argument("--misses", type=Path, default=None, help=(
+        "write every scenario the agent missed (the labelled cause, its top 3 and the truth, with their factors) "
+        "to this file, one block per miss"))
     p.add_argument("--neo4j-uri", default=os.environ.get("VIDYA_NEO4J_URI"), help="use this server (wiped!)")
     p.add_argument("--neo4j-page-cache-mb", type=int, default=1024)
     p.add_argument("--neo4j-java-opts", default="-Xms2g -Xmx2g -XX:+UseG1GC -XX:+ExitOnOutOfMemoryError")
@@ -178,6 +182,8 @@ def run_one(args: argparse.Namespace, preset: str, workdir: Path, fresh: Any) ->
         result = evaluate(store, generated.labels, diagnosis_preset(args.diagnosis_preset))
     finally:
         store.close()
+    if args.misses:
+        write_misses(args.misses, f"{preset}, seed {args.seed}, {args.services} services", result.misses)
     kinds = sorted({label["cause"]["kind"] for label in generated.labels})
     return {
         "preset": preset, "services": args.services, "scenarios": args.scenarios, "events": spec.background_events,

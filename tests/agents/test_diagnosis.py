@@ -72,6 +72,24 @@ def test_other_callers_alerting_after_a_change_corroborate_it_and_their_silence_
     assert "other callers alerted after it: ledger" in top.explanation
 
 
+def test_callers_further_up_alerting_after_a_change_count_as_its_reach(graph_store: GraphStore) -> None:
+    # web calls gateway -> checkout -> payments -> payments-db: a failure of the database reaches web too
+    shop().change("config:c-db", res("payments-db"), 10).change("config:c-cart", svc("cart"), 10) \
+        .alert("web", "WebErrors", svc("web"), 4).write(graph_store)
+    result = diagnose(graph_store, CHECKOUT, save=False)
+    db, cart = (next(c for c in result.candidates if c.node_id == i) for i in ("config:c-db", "config:c-cart"))
+    assert [(f.value, f.lr) for f in db.evidence.factors if f.name == "reach"] == [(1.0, preset().weights.reach_alert_lr)]
+    # web depends on cart as well: both explain its alert, so reach does not separate them
+    assert [f.value for f in cart.evidence.factors if f.name == "reach"] == [1.0]
+    assert "Callers further up, alerted after it: web." in db.explanation
+
+
+def test_an_alert_further_up_before_the_change_is_not_its_reach(graph_store: GraphStore) -> None:
+    shop().change("config:c-db", res("payments-db"), 10).alert("web", "WebErrors", svc("web"), 14).write(graph_store)
+    candidate = next(c for c in diagnose(graph_store, CHECKOUT, save=False).candidates if c.node_id == "config:c-db")
+    assert not [f for f in candidate.evidence.factors if f.name == "reach"]
+
+
 def test_a_dependency_down_with_no_change_is_a_dependency_failure(graph_store: GraphStore) -> None:
     shop().alert("f00d", "PostgresDown", res("payments-db"), 3).alert("pay", "PaymentsErrors", svc("payments"), 1) \
         .write(graph_store)

@@ -6,7 +6,7 @@ from agents.config import preset
 from agents.diagnosis import diagnose
 from agents.records import Anomaly, Candidate
 from graph.store import GraphStore
-from tests.agents.helpers import Builder, T, shop, svc
+from tests.agents.helpers import Builder, T, res, shop, svc
 
 CHECKOUT = Anomaly(svc("checkout"), T, signal="CheckoutHighLatency")
 
@@ -60,3 +60,18 @@ def test_an_older_change_is_read_back_when_the_change_in_the_window_came_long_be
     weights = preset().weights.model_copy(update={"stale_change_minutes": 30.0})
     strict = diagnose(graph_store, CHECKOUT, preset().model_copy(update={"weights": weights}), save=False)
     assert [c.node_id for c in strict.candidates] == ["deploy:pay", None]
+
+
+def test_a_failing_dependency_whose_alert_names_its_own_earlier_change_is_not_failing_by_itself(
+    graph_store: GraphStore,
+) -> None:
+    # payments-db migrated 100 min before (read back as a slow burn) and alerts now, naming that schema version
+    builder = shop().change("migration:v7", res("payments-db"), 100, migration_version="V7") \
+        .alert("db", "PostgresLocks", res("payments-db"), 6).alert("pay", "PaymentsErrors", svc("payments"), 3)
+    builder.nodes["alert:db"].props["annotation:schema_version"] = "V7"
+    builder.write(graph_store)
+    by_id = {c.node_id: c for c in diagnose(graph_store, CHECKOUT, save=False).candidates}
+    assert _factor(by_id["migration:v7"], "named") == preset().weights.named_by_alert_lr
+    # the alert speaks for the migration, and against payments-db failing by itself
+    assert _factor(by_id[res("payments-db")], "named") == preset().weights.rival_named_lr
+    assert by_id["migration:v7"].rank < by_id[res("payments-db")].rank
