@@ -88,58 +88,72 @@ def edge_props(edge: Edge, recorded_at: int, valid_from: datetime | None, valid_
 
 
 # --- reads -----------------------------------------------------------------------
+#: entries each shared read cache keeps before it starts again (like SQLite's, in graph.sqlite_schema)
+_CACHE_SIZE = 8192
+
+
+class _Times(dict[Any, datetime | None]):
+    """Stored times by stored value, shared by every read: the same instants recur across rows and
+    queries (``ingested_at``, ``recorded_at`` of a batch), so each is converted once; ``None`` maps to None."""
+
+    def __missing__(self, value: Any) -> datetime | None:
+        if len(self) >= _CACHE_SIZE:
+            self.clear()
+            self[None] = None
+        found = self[value] = from_micros(value)
+        return found
+
+
+class _Provenances(dict[tuple[Any, ...], Provenance]):
+    """Provenance records by (source, run_id, location, ingested_at), shared by every read."""
+
+    def __missing__(self, key: tuple[Any, ...]) -> Provenance:
+        if len(self) >= _CACHE_SIZE:
+            self.clear()
+        found = self[key] = trusted_provenance(key[0], key[1], key[2], from_micros(key[3]) or _EPOCH)
+        return found
+
+
+_TIMES = _Times({None: None})
+_PROVENANCES = _Provenances()
+
+
 class Decoder:
-    """Turns stored property maps into records; one per query, sharing provenance objects."""
-
-    def __init__(self) -> None:
-        self._provenance: dict[tuple[Any, ...], Provenance] = {}
-        # the same instants recur (ingested_at, recorded_at of a batch): convert each once
-        self._times: dict[int, datetime] = {}
-
-    def _time(self, value: Any) -> datetime | None:
-        if type(value) is int:
-            found = self._times.get(value)
-            if found is None:
-                found = self._times[value] = _EPOCH + timedelta(microseconds=value)
-            return found
-        return None if value is None else from_micros(value)
+    """Turns stored property maps into records (the records are immutable, so equal times and
+    provenances are shared objects)."""
 
     def provenance(self, p: dict[str, Any]) -> Provenance:
         get = p.get
-        key = (p["source"], p["run_id"], get("source_location"), get("ingested_at"))
-        found = self._provenance.get(key)
-        if found is None:
-            found = self._provenance[key] = trusted_provenance(
-                key[0], key[1], key[2], from_micros(key[3]) or _EPOCH
-            )
-        return found
+        return _PROVENANCES[p["source"], p["run_id"], get("source_location"), get("ingested_at")]
 
     def node(self, p: dict[str, Any]) -> Node:
         """A node from its stored properties."""
         get = p.get
+        times = _TIMES
         placeholder = bool(get("placeholder", False))
-        retired_at = self._time(get("retired_at"))
+        retired_at = times[get("retired_at")]
         stored_hash = get("content_hash")
         # retiring closes valid_to and reviving a placeholder clears it, without rewriting
         # the stored hash: such a record computes its own when asked
         content_hash = stored_hash if isinstance(stored_hash, str) and not placeholder and retired_at is None else ""
         return trusted_node(
-            p["id"], _LABELS[p["label"]], self.provenance(p), get("name"),
+            p["id"], _LABELS[p["label"]],
+            _PROVENANCES[p["source"], p["run_id"], get("source_location"), get("ingested_at")], get("name"),
             {k: v for k, v in p.items() if k not in NODE_RESERVED},
-            self._time(get("at")), self._time(get("valid_from")), self._time(get("valid_to")), placeholder,
-            self._time(get("recorded_at")), retired_at, content_hash,
+            times[get("at")], times[get("valid_from")], times[get("valid_to")], placeholder,
+            times[get("recorded_at")], retired_at, content_hash,
         )
 
     def edge(self, type_: str, src: str, dst: str, p: dict[str, Any]) -> Edge:
         """One version of an edge from its type, endpoints and stored properties."""
         get = p.get
+        times = _TIMES
         rel_type = _TYPES[type_]
         key = get("key", "")
         edge_id = get("id") or model_edge_id(rel_type, src, dst, key)
         return trusted_edge(
-            edge_id, rel_type, src, dst, self.provenance(p),
+            edge_id, rel_type, src, dst,
+            _PROVENANCES[p["source"], p["run_id"], get("source_location"), get("ingested_at")],
             {k: v for k, v in p.items() if k not in EDGE_RESERVED}, key,
-            self._time(get("valid_from")), self._time(get("valid_to")),
-            self._time(get("recorded_at")), self._time(get("retired_at")),
+            times[get("valid_from")], times[get("valid_to")], times[get("recorded_at")], times[get("retired_at")],
         )
-

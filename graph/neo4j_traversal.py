@@ -18,15 +18,18 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from operator import attrgetter
 from typing import Any, TypeVar
 
 from graph import neo4j_cypher as cy
 from graph.model import Direction, Edge, Hop, Node, Path, Subgraph
 from graph.neo4j_records import Decoder
 from graph.schema import RelType
+from graph.sqlite_read import hops_at
 from graph.traversal import MAX_DEPTH, MAX_PATH_LENGTH, check_direction, check_range, reverse, simple_paths
 
 T = TypeVar("T")
+_ID = attrgetter("id")
 #: searches this deep run as one statement (:data:`graph.neo4j_cypher.NEAR`, ``BALLS``)
 _ONE_STATEMENT = 2
 
@@ -153,9 +156,11 @@ class Neo4jTraversalMixin:
         check_range("depth", depth, MAX_DEPTH)
         params = self._step_params(types, as_of)
         if depth <= _ONE_STATEMENT:
-            decode = Decoder()
-            rows = self._rows(cy.NEAR[direction, as_of is not None, depth], id=id_, **params)
-            hops = sorted((Hop(decode.node(r["p"]), r["d"]) for r in rows), key=lambda h: (h.depth, h.node.id))
+            node = Decoder().node
+            levels: list[list[Node]] = [[] for _ in range(depth + 1)]
+            for r in self._rows(cy.NEAR[direction, as_of is not None, depth], id=id_, **params):
+                levels[r["d"]].append(node(r["p"]))
+            hops = [hop for d in range(1, depth + 1) for hop in hops_at(sorted(levels[d], key=_ID), d)]
             return hops if limit is None else hops[:limit]
         dist = self._bfs_ids([id_], depth, direction, params)
         del dist[id_]
