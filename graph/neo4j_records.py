@@ -63,28 +63,53 @@ def from_micros(value: Any) -> datetime | None:
 
 
 # --- writes ----------------------------------------------------------------------
+#: the stored provenance properties of the records' provenance objects, by ``id()`` (each entry keeps
+#: its object, so the id is not reused while cached): a batch's records share a few provenances
+_WRITTEN: dict[int, tuple[Provenance, dict[str, Any]]] = {}
+_WRITTEN_SIZE = 8192
+
+
+def _provenance_props(p: Provenance) -> dict[str, Any]:
+    found = _WRITTEN.get(id(p))
+    if found is None or found[0] is not p:
+        if len(_WRITTEN) >= _WRITTEN_SIZE:
+            _WRITTEN.clear()
+        props: dict[str, Any] = {"source": p.source, "run_id": p.run_id, "ingested_at": to_micros(p.ingested_at)}
+        if p.location is not None:
+            props["source_location"] = p.location
+        found = _WRITTEN[id(p)] = (p, props)
+    return found[1]
+
+
 def node_props(node: Node, recorded_at: datetime | None) -> dict[str, Any]:
-    """The stored properties of a node (``recorded_at`` None leaves the stored one alone)."""
-    p = node.provenance
-    core: dict[str, Any] = {
-        "id": node.id, "label": str(node.label), "name": node.name, "at": opt_micros(node.at),
-        "valid_from": opt_micros(node.valid_from), "valid_to": opt_micros(node.valid_to),
-        "placeholder": node.placeholder, "source": p.source, "source_location": p.location, "run_id": p.run_id,
-        "ingested_at": to_micros(p.ingested_at), "recorded_at": opt_micros(recorded_at),
-        "content_hash": node.content_hash,
-    }
-    return {**node.props, **{k: v for k, v in core.items() if v is not None}}
+    """The stored properties of a node (``recorded_at`` None leaves the stored one alone); None values are left out."""
+    out = {**node.props, **_provenance_props(node.provenance)}
+    out["id"] = node.id
+    out["label"] = str(node.label)
+    if node.name is not None:
+        out["name"] = node.name
+    for key, value in (("at", node.at), ("valid_from", node.valid_from), ("valid_to", node.valid_to),
+                       ("recorded_at", recorded_at)):
+        if value is not None:
+            out[key] = to_micros(value)
+    out["placeholder"] = node.placeholder
+    out["content_hash"] = node.content_hash
+    return out
 
 
 def edge_props(edge: Edge, recorded_at: int, valid_from: datetime | None, valid_to: datetime | None) -> dict[str, Any]:
-    """The stored properties of one version of an edge."""
-    p = edge.provenance
-    core: dict[str, Any] = {
-        "id": edge.id, "key": edge.key or None, "valid_from": opt_micros(valid_from), "valid_to": opt_micros(valid_to),
-        "source": p.source, "source_location": p.location, "run_id": p.run_id,
-        "ingested_at": to_micros(p.ingested_at), "recorded_at": recorded_at, "content_hash": edge.content_hash,
-    }
-    return {**edge.props, **{k: v for k, v in core.items() if v is not None}}
+    """The stored properties of one version of an edge; None values are left out."""
+    out = {**edge.props, **_provenance_props(edge.provenance)}
+    out["id"] = edge.id
+    if edge.key:
+        out["key"] = edge.key
+    if valid_from is not None:
+        out["valid_from"] = to_micros(valid_from)
+    if valid_to is not None:
+        out["valid_to"] = to_micros(valid_to)
+    out["recorded_at"] = recorded_at
+    out["content_hash"] = edge.content_hash
+    return out
 
 
 # --- reads -----------------------------------------------------------------------
