@@ -15,7 +15,7 @@ dependency's alert.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from itertools import pairwise
 
 from agents.changes import describe_change
@@ -251,18 +251,6 @@ def _alert_suspect(ctx: _Context, kind: CandidateKind, alert: AlertEvent) -> Sus
     return suspect
 
 
-def _ends_at(alert: AlertEvent) -> datetime | None:
-    """When the alert resolved (Alertmanager's ``endsAt`` of its resolved notification), if it did."""
-    value = alert.node.props.get("ends_at")
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
 def _persistence(ctx: _Context, suspect: Suspect, first: AlertEvent) -> None:
     """Whether the entity's alert ``first`` (or a re-firing) was still firing at detection; how many alerts it raised."""
     suspect.still_firing = _still_firing(ctx, first)
@@ -275,11 +263,8 @@ def _still_firing(ctx: _Context, first: AlertEvent) -> bool:
 
     Only what was known at detection counts: an alert that resolved later was firing then.
     """
-    for alert in ctx.timeline.alerts_on(first.entity, first.at, ctx.detected):
-        ends = _ends_at(alert)
-        if alert.name == first.name and (ends is None or ends > ctx.detected):
-            return True
-    return False
+    return any(a.name == first.name and a.firing_at(ctx.detected)
+               for a in ctx.timeline.alerts_on(first.entity, first.at, ctx.detected))
 
 
 def _induced(ctx: _Context, suspect: Suspect, alert: AlertEvent) -> None:
@@ -305,6 +290,7 @@ def _deeper_change(ctx: _Context, suspect: Suspect, alert: AlertEvent) -> None:
 
 
 def _dependency_suspects(ctx: _Context) -> list[Suspect]:
+    """Entities that alerted with no change of their own before: the dependencies, and the anomalous entity itself."""
     out: list[Suspect] = []
     for entity in sorted(ctx.topo.down):
         alerts = [a for a in ctx.timeline.alerts_on(entity, ctx.timeline.start, ctx.detected) if not a.traffic]
@@ -377,7 +363,9 @@ def build_suspects(anomaly: Anomaly, topo: Topology, timeline: Timeline, config:
 def stale_failures(anomaly: Anomaly, topo: Topology, timeline: Timeline, config: DiagnosisConfig) -> dict[str, AlertEvent]:
     """Entities whose first alert came ``stale_change_minutes`` or more after their latest change in the window.
 
-    That change explains the alert only weakly; an older change may be the slow burn behind it.
+    That change explains the alert only weakly; an older change may be the slow burn behind it. The anomalous
+    entity counts with no change in the window at all (a dependency that alerted with none is a candidate of its
+    own, and has its earlier changes read back that way).
     """
     ctx, out = _Context(anomaly, topo, timeline, config), {}
     stale = timedelta(minutes=config.weights.stale_change_minutes)
@@ -385,7 +373,9 @@ def stale_failures(anomaly: Anomaly, topo: Topology, timeline: Timeline, config:
         alerts = [a for a in timeline.alerts_on(entity, timeline.start, ctx.detected) if not a.traffic]
         first = min(alerts, key=lambda a: (a.at, a.node.id)) if alerts else None
         change = ctx.changed_before(entity, first.at) if first else None
-        if first is not None and change is not None and first.at - change.at >= stale:
+        if first is None:
+            continue
+        if (change.at <= first.at - stale) if change is not None else entity == topo.root:
             out[entity] = first
     return out
 

@@ -17,7 +17,7 @@ import re
 from collections import defaultdict
 from collections.abc import Collection
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 from agents.config import DiagnosisConfig
 from agents.records import CHANGE_KINDS, CandidateKind, TimelineEntry
@@ -71,6 +71,23 @@ class AlertEvent:
     @property
     def name(self) -> str:
         return self.node.name or self.node.id
+
+    @property
+    def ends_at(self) -> datetime | None:
+        """When the alert resolved (Alertmanager's ``endsAt`` of its resolved notification), if it did."""
+        value = self.node.props.get("ends_at")
+        if not isinstance(value, str) or not value:
+            return None
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            return None
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+    def firing_at(self, when: datetime) -> bool:
+        """Whether the alert had fired and not resolved at ``when``, as known then."""
+        ends = self.ends_at
+        return self.at <= when and (ends is None or ends > when)
 
 
 @dataclass

@@ -93,3 +93,16 @@ def test_a_widening_window_answers_as_the_store_does(graph_store: GraphStore) ->
             graph_store.events([NodeLabel.ALERT], start, T, limit=2)
     assert memo.environments(graph_store, ["deploy:40", "deploy:5", svc("cart")]) == \
         {"deploy:40": "staging", "deploy:5": "production"}
+
+
+def test_the_anomalous_service_s_earlier_change_is_read_back_when_it_changed_nothing_in_the_window(
+    graph_store: GraphStore,
+) -> None:
+    # checkout pages with no change of its own in the window: its deploy of 100 min ago is read back (a slow
+    # burn) although a quiet flag on a dependency already beats `unknown` and the window is not widened
+    shop().change("deploy:leak", svc("checkout"), 100).change("flag:cart", svc("cart"), 8) \
+        .alert("page", "CheckoutHighLatency", svc("checkout"), 0).write(graph_store)
+    result = diagnose(graph_store, CHECKOUT, save=False)
+    assert not result.widened and "flag:cart" in [c.node_id for c in result.candidates]
+    assert "deploy:leak" in [c.node_id for c in result.candidates]
+    assert {e.node_id: e.note for e in result.timeline}["deploy:leak"].startswith("before the window")
