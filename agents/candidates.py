@@ -14,6 +14,7 @@ dependency's alert.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from itertools import pairwise
@@ -59,6 +60,8 @@ class Suspect:
     named: bool | None = None
     #: a change on the same entity is named by its alerts, this one (another change, or the entity failing) is not
     rival_named: bool = False
+    #: its entity's alerts after it name no change on it, while alerts here do name changes (a change only)
+    unnamed: bool = False
     #: entities depending on the candidate's entity two or more hops up, off its path, that alerted after the cause
     reach: tuple[str, ...] = ()
 
@@ -200,7 +203,9 @@ def _explained(ctx: _Context, suspect: Suspect, entity: str, cause_at: datetime,
         suspect.evidence.alerts.append(suspect.explained_by)
 
 
-def _change_suspect(ctx: _Context, change: ChangeEvent, *, slow_burn: bool = False) -> Suspect:
+def _change_suspect(
+    ctx: _Context, change: ChangeEvent, *, slow_burn: bool = False, read_back: Sequence[ChangeEvent] = (),
+) -> Suspect:
     name = describe_change(change.node, short_name(change.entity))
     candidate = Candidate(change.kind, change.node.id, change.entity, name, change.at)
     candidate.evidence.cause_at, candidate.evidence.detected_at = change.at, ctx.detected
@@ -213,14 +218,19 @@ def _change_suspect(ctx: _Context, change: ChangeEvent, *, slow_burn: bool = Fal
     own = [a for a in ctx.timeline.alerts_on(change.entity, change.at - ctx.skew, ctx.detected) if not a.traffic]
     if own:
         _persistence(ctx, suspect, min(own, key=lambda a: (a.at, a.node.id)))
-        suspect.named = named_by(change, own)
+        others = [c for c in (*read_back, *ctx.timeline.changes_on(change.entity, ctx.detected))
+                  if c.entity == change.entity and ctx.eligible(c)]
+        suspect.named = named_by(change, own, later=others)
     return suspect
 
 
 def mark_rivals(suspects: list[Suspect]) -> None:
-    """Mark ``rival_named`` what an alert naming a change on the same entity speaks against.
+    """Mark what the alerts' names speak against.
 
-    That is another change on the entity, and the entity failing by itself (a dependency failure).
+    ``rival_named``: an alert names a change on the same entity; that speaks against another change on the
+    entity, and against the entity failing by itself (a dependency failure). ``unnamed``: a change whose
+    entity alerted after it with no alert naming a change on it, when alerts here do name changes (the
+    alerting carries such labels; without them silence says nothing).
     """
     named = {s.change.entity for s in suspects if s.change is not None and s.named}
     for suspect in suspects:
@@ -228,6 +238,8 @@ def mark_rivals(suspects: list[Suspect]) -> None:
         failing = suspect.kind is CandidateKind.DEPENDENCY_FAILURE
         if entity in named and not suspect.named and (suspect.change is not None or failing):
             suspect.rival_named = True
+        elif named and suspect.change is not None and suspect.named is False:
+            suspect.unnamed = True
 
 
 def _alert_suspect(ctx: _Context, kind: CandidateKind, alert: AlertEvent) -> Suspect:
@@ -404,5 +416,5 @@ def slow_burn_suspects(
             suspect.changed_earlier = max(own, key=lambda c: (c.at, c.node.id))
     for entity, since in sorted(failing.items()):
         own = [c for c in earlier if c.entity == entity and ctx.eligible(c) and c.at <= since]
-        out += [_change_suspect(ctx, c, slow_burn=True) for c in own]
+        out += [_change_suspect(ctx, c, slow_burn=True, read_back=own) for c in own]
     return out

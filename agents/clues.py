@@ -6,12 +6,19 @@ key whose limit it hit. When such a word of an alert's labels or annotations is
 a change's identity, the alert names that change::
 
     named_by(change, alerts_on_its_entity)   # True: an alert carries its version "3.6.0"
+
+A name speaks for the change in force when the alert fired: a configuration
+key changed at 10:00 and again at 10:20 is quoted by a 10:25 alert for its
+10:20 value, so a later change on the same entity that carries the same name
+(a generic key such as ``timeout_ms``, changed again) takes the match::
+
+    named_by(change, alerts, later=changes_on_its_entity)
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from agents.records import CandidateKind
 from agents.timeline import AlertEvent, ChangeEvent
@@ -39,7 +46,18 @@ def alert_tokens(alert: AlertEvent) -> set[str]:
     return out
 
 
-def named_by(change: ChangeEvent, alerts: Iterable[AlertEvent]) -> bool:
-    """Whether one of ``alerts`` names ``change`` in its labels or annotations."""
+def named_by(change: ChangeEvent, alerts: Iterable[AlertEvent], later: Sequence[ChangeEvent] = ()) -> bool:
+    """Whether one of ``alerts`` names ``change`` in its labels or annotations.
+
+    A name that a change in ``later`` (other changes on the same entity) also carries, made after ``change``
+    and before the alert, names that later change instead.
+    """
     names = change_names(change)
-    return bool(names) and any(names & alert_tokens(a) for a in alerts)
+    if not names:
+        return False
+    for alert in alerts:
+        superseded = {n for c in later if change.at < c.at <= alert.at and c.node.id != change.node.id
+                      for n in change_names(c)}
+        if (names - superseded) & alert_tokens(alert):
+            return True
+    return False

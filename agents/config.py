@@ -77,6 +77,7 @@ FEATURES: dict[str, tuple[float, str]] = {
     "persistence:resolved": (1.43, "the candidate's entity's alert had resolved by detection (a blip)"),
     "named:named": (1.611, "an alert on its entity names the change"),
     "named:another": (1.071, "its entity's alerts name a change on it, not this one (another change, or a failure by itself)"),
+    "named:unnamed": (1.0, "its entity's alerts after it name no change on it, where alerts name changes (not fitted)"),
     "severity": (1.293, "the severity of a failing dependency's or traffic alert"),
     "base_rate": (1.079, "how often the candidate's alert fires without an incident"),
     "reach": (0.851, "entities further up the candidate's reach (off its path) that alerted after it"),
@@ -149,6 +150,8 @@ class Weights(BaseModel):
     #: an alert on the changed entity names the change (its version, flag or key) / names another change on it
     named_by_alert_lr: float = 3.0
     rival_named_lr: float = 0.4
+    #: its entity alerted after it and no alert names a change on it, while alerts on the neighbourhood do name changes
+    unnamed_lr: float = 0.5
     #: alert base rate: the dependency priors assume an alert that fires by itself about this rarely
     alert_reference_days: float = 7.0
     alert_base_rate_min_lr: float = 0.05

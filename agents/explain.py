@@ -60,8 +60,9 @@ def _tail(candidate: Candidate) -> list[str]:
         out.append(f"It may be a consequence of {_note(induced[0]).removesuffix(' shortly before')}, just before.")
     named = [f for f in ev.factors if f.name == "named"]
     if named:
-        out.append("An alert on it names this change." if named[0].value == "named"
-                   else "Its alerts name a change on it, not this one.")
+        out.append({"named": "An alert on it names this change.",
+                    "another": "Its alerts name a change on it, not this one."}.get(
+            str(named[0].value), "Its alerts after it name no change on it."))
     spread = [f for f in ev.factors if f.name == "spread" and f.lr > 1]
     if spread:
         out.append(f"Its {_note(spread[0]).partition(';')[0]}.")

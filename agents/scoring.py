@@ -112,7 +112,13 @@ Features
     its changes, not this one: ``rival_named_lr``. This separates two changes
     on one service a minute apart; and it counts against a failing dependency
     whose alerts name one of its own changes (read back from before the
-    window: a slow burn), which is then not failing by itself. No extra read:
+    window: a slow burn), which is then not failing by itself. A name that a
+    later change on the same entity also carries (a generic key changed again
+    before the alert) names the later one, the change in force. A change whose
+    entity alerted after it with no alert naming a change on it gets
+    ``unnamed_lr``, when some alert on the neighbourhood names a change (the
+    alerting carries such labels at all; where none does, silence says
+    nothing). No extra read:
     labels and annotations are properties of the alert nodes the timeline
     holds.
 ``severity`` (dependency failures, traffic)
@@ -256,7 +262,7 @@ class Scorer:
             out.append(Factor("induced", change.node.id, self.w.induced_lr, f"{change.node.name} shortly before"))
         if suspect.still_firing is not None:
             out.append(self.persistence(suspect))
-        if suspect.named or suspect.rival_named:
+        if suspect.named or suspect.rival_named or suspect.unnamed:
             out.append(self.named(suspect))
         if suspect.alert is not None:
             severity = suspect.alert.severity or "unknown"
@@ -351,7 +357,9 @@ class Scorer:
     def named(self, suspect: Suspect) -> Factor:
         if suspect.named:
             return Factor("named", "named", self.w.named_by_alert_lr, "an alert on its entity names it")
-        return Factor("named", "another", self.w.rival_named_lr, "its entity's alerts name a change on it, not this")
+        if suspect.rival_named:
+            return Factor("named", "another", self.w.rival_named_lr, "its entity's alerts name a change on it, not this")
+        return Factor("named", "unnamed", self.w.unnamed_lr, "its entity alerted after it; no alert names it")
 
     def corroboration(self, suspect: Suspect) -> Factor:
         lr, in_order = 1.0, [a for a in suspect.corroborating if a.in_order]

@@ -75,3 +75,37 @@ def test_a_failing_dependency_whose_alert_names_its_own_earlier_change_is_not_fa
     # the alert speaks for the migration, and against payments-db failing by itself
     assert _factor(by_id[res("payments-db")], "named") == preset().weights.rival_named_lr
     assert by_id["migration:v7"].rank < by_id[res("payments-db")].rank
+
+
+def test_a_name_two_changes_share_speaks_for_the_later_one(graph_store: GraphStore) -> None:
+    # pool.size changed twice on payments; the alert quotes the key: the value in force is the second change's
+    builder = shop().change("config:first", svc("payments"), 20, config="pool.size") \
+        .change("config:second", svc("payments"), 9, config="pool.size") \
+        .alert("pay", "PaymentsErrors", svc("payments"), 3)
+    builder.nodes["alert:pay"].props["annotation:config_key"] = "pool.size"
+    builder.write(graph_store)
+    by_id = {c.node_id: c for c in diagnose(graph_store, CHECKOUT, save=False).candidates}
+    assert _factor(by_id["config:second"], "named") == preset().weights.named_by_alert_lr
+    assert _factor(by_id["config:first"], "named") == preset().weights.rival_named_lr
+
+
+def test_a_change_whose_alerting_entity_names_nothing_counts_less_where_alerts_name_changes(
+    graph_store: GraphStore,
+) -> None:
+    # payments' alert names its release; cart also deployed and alerted, and its alert names nothing
+    builder = shop().change("deploy:pay", svc("payments"), 9, version="2.4.0") \
+        .change("deploy:cart", svc("cart"), 8, version="7.1.0") \
+        .alert("pay", "PaymentsErrors", svc("payments"), 3).alert("cart", "CartErrors", svc("cart"), 3)
+    builder.nodes["alert:pay"].props["annotation:version"] = "2.4.0"
+    builder.write(graph_store)
+    by_id = {c.node_id: c for c in diagnose(graph_store, CHECKOUT, save=False).candidates}
+    assert _factor(by_id["deploy:cart"], "named") == preset().weights.unnamed_lr
+    assert "no change on it" in by_id["deploy:cart"].explanation
+
+
+def test_silence_says_nothing_where_no_alert_names_a_change(graph_store: GraphStore) -> None:
+    shop().change("deploy:pay", svc("payments"), 9, version="2.4.0") \
+        .change("deploy:cart", svc("cart"), 8, version="7.1.0") \
+        .alert("pay", "PaymentsErrors", svc("payments"), 3).alert("cart", "CartErrors", svc("cart"), 3) \
+        .write(graph_store)
+    assert all(_factor(c, "named") is None for c in diagnose(graph_store, CHECKOUT, save=False).candidates)
