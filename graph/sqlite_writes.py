@@ -9,6 +9,7 @@ from datetime import datetime
 from operator import itemgetter
 
 from graph.model import Edge, Node, Provenance, WriteStats
+from graph.model_plain import plain_id_label
 from graph.planner import (
     FUNCTIONAL,
     EdgeState,
@@ -17,11 +18,11 @@ from graph.planner import (
     functional_groups,
     last_wins,
     placeholder_node,
-    placeholders,
     plan_edges,
     plan_nodes,
     supersedes_from,
 )
+from graph.schema import NodeLabel
 from graph.sqlite_schema import (
     EDGE_INSERT_COLUMNS,
     NODE_COLUMNS,
@@ -76,6 +77,15 @@ _FIND_PROVENANCE = (
     "SELECT k FROM edge_provenance WHERE source = ? AND run_id = ? AND ingested_at = ? AND source_location IS ?"
 )
 _INSERT_PROVENANCE = "INSERT INTO edge_provenance(source, run_id, ingested_at, source_location) VALUES (?, ?, ?, ?)"
+#: the stored keys of many locations of one (source, run, time); the lowest key of each, as the single lookup finds
+_FIND_PROVENANCES = (
+    "SELECT source_location, MIN(k) FROM edge_provenance WHERE source = ? AND run_id = ? AND ingested_at = ? "
+    "AND (source_location IN (SELECT value FROM json_each(?)) OR (? AND source_location IS NULL)) "
+    "GROUP BY source_location"
+)
+#: new records take the keys SQLite would give them one by one (the batch's transaction holds the write lock)
+_ADD_PROVENANCE = "INSERT INTO edge_provenance(k, source, run_id, ingested_at, source_location) VALUES (?, ?, ?, ?, ?)"
+_NEXT_PROVENANCE = "SELECT COALESCE(MAX(k), 0) + 1 FROM edge_provenance"
 #: the edges of a source, as a condition on ``edges``
 _OF_SOURCE = "prov IN (SELECT k FROM edge_provenance WHERE source = :source)"
 _IN_IDS = "IN (SELECT value FROM json_each(?))"
@@ -144,6 +154,7 @@ class SqliteBatch:
                     f"UPDATE edges SET prov = ? WHERE {_CURRENT}",
                     [(self._provenance_key(e.provenance), edge_key(e.id), e.id) for e in plan.reprovenance],
                 )
+            self._add_provenances([insert[0].provenance for insert in plan.inserts])
             rows = edge_rows(plan.inserts, rids, eids, self._provenance_key, self._now)
             # in source-node order: the rows go into the adjacency index by source in key order
             rows.sort(key=_BY_SRC)
@@ -161,6 +172,34 @@ class SqliteBatch:
             self._provenance[values] = key
         return key
 
+    def _add_provenances(self, records: list[Provenance]) -> None:
+        """Find or add the ``edge_provenance`` keys of ``records`` in a few statements, not two per record.
+
+        An event stream gives each event its own location, so a chunk of edges
+        holds thousands of new provenance records. New ones are numbered as
+        SQLite numbers them (the largest key plus one).
+        """
+        wanted: dict[tuple[str, str, str | None], dict[str | None, None]] = {}
+        seen: set[int] = set()
+        for prov in records:
+            if id(prov) in seen:  # the caller holds the records, so an id() is not reused meanwhile
+                continue
+            seen.add(id(prov))
+            values = (prov.source, prov.run_id, ts(prov.ingested_at), prov.location)
+            if values not in self._provenance:
+                wanted.setdefault(values[:3], {})[prov.location] = None
+        new: list[tuple[str, str, str | None, str | None]] = []
+        for (source, run_id, at), locations in wanted.items():
+            listed = json.dumps([loc for loc in locations if loc is not None], ensure_ascii=False)
+            for location, key in self._conn.execute(_FIND_PROVENANCES, (source, run_id, at, listed, None in locations)):
+                self._provenance[(source, run_id, at, location)] = key
+                del locations[location]
+            new += [(source, run_id, at, location) for location in locations]
+        if new:
+            (first,) = self._conn.execute(_NEXT_PROVENANCE).fetchone()
+            self._conn.executemany(_ADD_PROVENANCE, [(first + i, *values) for i, values in enumerate(new)])
+            self._provenance.update((values, first + i) for i, values in enumerate(new))
+
     def _endpoints(self, chunk: list[Edge]) -> dict[str, int]:
         """The rid of every endpoint of ``chunk``, after adding stand-ins for the missing ones."""
         ends = {e.src for e in chunk}
@@ -174,12 +213,38 @@ class SqliteBatch:
         if len(rids) == len(ends) and not revive:  # every endpoint is there: no stand-in to add
             return rids
         # only endpoints that are missing (or retired placeholders to revive) need a stand-in
-        stubs = placeholders(chunk, skip=rids.keys() - revive)
+        stubs = self._placeholder_rows(chunk, skip=rids.keys() - revive)
         if stubs:
-            self._conn.executemany(_INSERT_PLACEHOLDER, [node_row(n, self._now) for n in stubs])
-            missing = {n.id for n in stubs} - rids.keys()
+            self._conn.executemany(_INSERT_PLACEHOLDER, stubs.values())
+            missing = stubs.keys() - rids.keys()
             rids.update(self._conn.execute(_RIDS, (ids_param(missing),)))
         return rids
+
+    def _placeholder_rows(self, chunk: list[Edge], skip: Collection[str]) -> dict[str, tuple[object, ...]]:
+        """The node rows of stand-ins for every endpoint not in ``skip``, with the provenance of the edge that named it.
+
+        The rows are what :func:`graph.planner.placeholder_node` would store, built without a
+        :class:`Node` each: a stand-in's hash depends on its label only.
+        """
+        rows: dict[str, tuple[object, ...]] = {}
+        for edge in chunk:
+            for end in (edge.src, edge.dst):
+                if end not in rows and end not in skip:
+                    rows[end] = self._placeholder_row(end, edge.provenance)
+        return rows
+
+    def _placeholder_row(self, node_id: str, prov: Provenance) -> tuple[object, ...]:
+        label = plain_id_label(node_id)
+        content_hash = _PLACEHOLDER_HASH.get(label) if label is not None else None
+        if label is None or content_hash is None:  # an unusual id, or the label's first stand-in
+            stub = placeholder_node(node_id, prov)
+            if label is not None:
+                _PLACEHOLDER_HASH[label] = stub.content_hash
+            return node_row(stub, self._now)
+        return (
+            node_id, label.value, None, "{}", None, None, None, 1, prov.source, prov.location, prov.run_id,
+            ts(prov.ingested_at), self._now, None, content_hash,
+        )
 
     def _edge_states(self, sql: str, *params: str | None) -> list[tuple[EdgeState, bool]]:
         """Stored edge versions (``sql`` is :data:`_VERSIONS` or :data:`_SIBLINGS`) and whether each is current."""
@@ -243,6 +308,10 @@ class SqliteBatch:
             (prov.source, prov.location, prov.run_id, row[3], stub.content_hash, node_id),
         )
         self.stats.updated += 1
+
+
+#: the content hash of a stand-in node, by label (it asserts nothing else)
+_PLACEHOLDER_HASH: dict[NodeLabel, str] = {}
 
 
 def _node_update(node: Node) -> tuple[object, ...]:

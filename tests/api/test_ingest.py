@@ -478,3 +478,22 @@ def test_read_ahead_sends_a_large_source_in_parts_and_says_when_the_worker_is_lo
             list(parts)
         ahead.submit(ReadJob(source, "cdevents", ctx))
         assert ahead.receive() == local  # read here once the worker is gone
+
+
+
+def test_every_edge_keeps_the_location_and_run_of_the_event_that_asserted_it(tmp_path: Path, graph_store: GraphStore) -> None:
+    events = tmp_path / "events"
+    events.mkdir()
+    lines = (ESTATE / "events" / "deploys-2026-09.jsonl").read_text(encoding="utf-8").splitlines()[:40]
+    (events / "a.jsonl").write_text("\n".join(lines[:20]) + "\n", encoding="utf-8")
+    (events / "b.jsonl").write_text("\n".join(lines[20:]) + "\n", encoding="utf-8")
+    report = Ingester(graph_store).run([events])
+
+    where = {json.loads(line)["context"]["id"]: f"line {n}" for n, line in [*enumerate(lines[:20], 1), *enumerate(lines[20:], 1)]}
+    file_of = {json.loads(line)["context"]["id"]: "a.jsonl" if i < 20 else "b.jsonl" for i, line in enumerate(lines)}
+    deploy_edges = [e for e in graph_store.iter_edges() if e.src.startswith("deploy:")]
+    for edge in deploy_edges:
+        event = edge.src.removeprefix("deploy:")
+        assert (edge.provenance.source, edge.provenance.location) == (file_of[event], where[event]), edge
+        assert edge.provenance.run_id == report.run_id
+    assert report.ok and len({e.src for e in deploy_edges}) == 40
