@@ -14,49 +14,34 @@ ever walks a dense node's relationships to find an edge.
 
 Lists whose length varies with the input travel inside a map parameter ``$p``:
 the server caches a plan per statement and per rough size of each list
-parameter (a map parameter is one cache entry whatever it holds). Every
-statement here starts with ``CYPHER replan=skip``: its plan is fixed by unique
-seeks and hints, so the server keeps the cached plan instead of planning it
-again each time a bulk load moves the statistics past its threshold (up to every
-10 seconds of a load, tens to hundreds of milliseconds of server CPU per
-statement; a plan made on an empty database is the same seek).
+parameter (a map parameter is one cache entry whatever it holds).
 """
 
 from __future__ import annotations
 
-from graph.neo4j_cypher import N
-from graph.neo4j_cypher import per_type as _per_type
+from graph.neo4j_cypher import N, per_type
 from graph.schema import RELS, RelType
-
-#: keep the cached plan when the statistics move (any Cypher 5 server understands the option)
-PINNED = "CYPHER replan=skip "
-
-
-def per_type(template: str, types: list[RelType] | None = None) -> dict[RelType, str]:
-    """:func:`graph.neo4j_cypher.per_type` of the pinned ``template``."""
-    return _per_type(PINNED + template, types)
-
 
 # --- node writes ---------------------------------------------------------------
 NODE_STATES = (
-    PINNED + f"UNWIND $p.ids AS id MATCH (n:{N} {{id: id}}) "
+    f"UNWIND $p.ids AS id MATCH (n:{N} {{id: id}}) "
     "RETURN collect({id: n.id, hash: n.content_hash, source: n.source, placeholder: n.placeholder, "
     "retired: n.retired_at IS NOT NULL}) AS rows"
 )
-NODE_INSERT = PINNED + f"UNWIND $p.rows AS r CREATE (n:{N}) SET n = r.props SET n:$(r.label)"
+NODE_INSERT = f"UNWIND $p.rows AS r CREATE (n:{N}) SET n = r.props SET n:$(r.label)"
 NODE_UPDATE = (
-    PINNED + f"UNWIND $p.rows AS r MATCH (n:{N} {{id: r.props.id}}) "
+    f"UNWIND $p.rows AS r MATCH (n:{N} {{id: r.props.id}}) "
     "WITH n, r, n.recorded_at AS recorded SET n = r.props SET n.recorded_at = recorded"
 )
 NODE_PLACEHOLDERS = (
-    PINNED + f"UNWIND $p.rows AS r MERGE (n:{N} {{id: r.props.id}}) ON CREATE SET n = r.props, n:$(r.label) "
+    f"UNWIND $p.rows AS r MERGE (n:{N} {{id: r.props.id}}) ON CREATE SET n = r.props, n:$(r.label) "
     "ON MATCH SET n.retired_at = CASE WHEN n.placeholder THEN null ELSE n.retired_at END, "
     "n.valid_to = CASE WHEN n.placeholder THEN null ELSE n.valid_to END"
 )
 
 # --- what the planner needs about an edge chunk --------------------------------------
 #: the endpoints (``$p.ends``) that are real nodes (the rest need a placeholder)
-REAL_ENDS = PINNED + f"UNWIND $p.ends AS id MATCH (n:{N} {{id: id}}) WHERE NOT n.placeholder RETURN collect(n.id) AS rows"
+REAL_ENDS = f"UNWIND $p.ends AS id MATCH (n:{N} {{id: id}}) WHERE NOT n.placeholder RETURN collect(n.id) AS rows"
 _STATE = (
     "collect({id: e.id, src: a.id, type: type(e), current: e.retired_at IS NULL, hash: e.content_hash, "
     "source: e.source, valid_from: e.valid_from, valid_to: e.valid_to}) AS rows"
@@ -86,7 +71,7 @@ EDGE_REPROVENANCE = per_type(
 )
 # dynamic types cost nothing here: nothing is looked up by a relationship property
 EDGE_INSERT = (
-    PINNED + f"UNWIND $p.rows AS r MATCH (a:{N} {{id: r.src}}) MATCH (b:{N} {{id: r.dst}}) "
+    f"UNWIND $p.rows AS r MATCH (a:{N} {{id: r.src}}) MATCH (b:{N} {{id: r.dst}}) "
     "CREATE (a)-[e:$(r.type)]->(b) SET e = r.props"
 )
 
@@ -101,7 +86,7 @@ _SOURCE_NODES = f"MATCH (n:{N}) USING INDEX n:{N}(source) WHERE n.source = $sour
 #: retire the nodes ``$source`` asserted, but ``$p.keep``; run after the edges, so a placeholder
 #: stays while a current edge still points at it
 SOURCE_NODES_RETIRE = (
-    PINNED + _SOURCE_NODES + "AND n.retired_at IS NULL AND NOT n.id IN $p.keep "
+    _SOURCE_NODES + "AND n.retired_at IS NULL AND NOT n.id IN $p.keep "
     "AND NOT (n.placeholder AND EXISTS { MATCH (n)-[e]-() WHERE e.retired_at IS NULL }) "
     "SET n.retired_at = $now, n.valid_to = coalesce(n.valid_to, $now) RETURN count(n) AS c"
 )
@@ -110,7 +95,7 @@ SOURCE_EDGES_DELETE = per_type(_OF_SOURCE + "DELETE e RETURN count(e) AS c")
 #: the nodes of ``$source`` that other sources' edges still use become placeholders with the
 #: provenance of their first remaining edge (``$hashes``: label -> hash); run after the edges
 SOURCE_NODES_DEMOTE = (
-    PINNED + _SOURCE_NODES + "MATCH (n)-[e]-() WITH n, e ORDER BY e.source, e.id "
+    _SOURCE_NODES + "MATCH (n)-[e]-() WITH n, e ORDER BY e.source, e.id "
     "WITH n, collect(e)[0] AS first "
     "SET n = {id: n.id, label: n.label, placeholder: true, source: first.source, "
     "source_location: first.source_location, run_id: first.run_id, ingested_at: first.ingested_at, "
@@ -118,4 +103,4 @@ SOURCE_NODES_DEMOTE = (
     "RETURN count(n) AS c"
 )
 #: delete the nodes ``$source`` still holds (after the demotion: those no other source uses)
-SOURCE_NODES_DELETE = PINNED + _SOURCE_NODES + "DETACH DELETE n RETURN count(n) AS c"
+SOURCE_NODES_DELETE = _SOURCE_NODES + "DETACH DELETE n RETURN count(n) AS c"
