@@ -8,8 +8,9 @@ the :class:`Reader` attributes)::
     servicenow = "my_package.servicenow:READER"
 
 Detection asks each reader, in priority order, whether it claims a file
-(``sniff`` looks at the suffix and the first bytes); ``--source-type NAME``
-skips detection.
+(``sniff`` looks at the suffix and the first bytes: at most
+:data:`DETECT_BYTES` of them, so finding a large file's reader does not hold
+the whole file); ``--source-type NAME`` skips detection.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ PRIORITY_CHANGES = 30
 PRIORITY_ALERTS = 40
 PRIORITY_INCIDENTS = 50
 PRIORITY_DOCUMENTS = 60
+#: the most of a file's first bytes a ``sniff`` is shown (the widest built-in look, SLSA's, reads this much)
+DETECT_BYTES = 4 * 1024 * 1024
 
 
 @runtime_checkable
@@ -45,7 +48,10 @@ class Reader(Protocol):
     version: str
 
     def sniff(self, file: SourceFile) -> bool:
-        """Whether this reader claims the file (suffix and first bytes only; must be cheap)."""
+        """Whether this reader claims the file (suffix and first bytes only; must be cheap).
+
+        During an ingest ``file.data`` holds at most the first :data:`DETECT_BYTES` bytes.
+        """
         ...
 
     def read(self, file: SourceFile, ctx: ReadContext) -> ReadResult:

@@ -8,7 +8,10 @@ so path traversal (``../``, absolute names, links) cannot escape. Problems
 with one input become an :class:`Unreadable` entry; the walk goes on.
 
 :func:`walk_lazy` yields :class:`LazySource` handles whose bytes are read only
-when asked for, so an ingest holds one file in memory at a time::
+when asked for, so an ingest holds one file in memory at a time; its first
+bytes (:meth:`LazySource.head`, what detection looks at) and its digest
+(:meth:`LazySource.digest`, read in blocks) need no more than a bounded
+buffer::
 
     for item in walk_lazy(Path("examples/estate")):
         if isinstance(item, LazySource):
@@ -17,6 +20,7 @@ when asked for, so an ingest holds one file in memory at a time::
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tarfile
 import zipfile
@@ -27,6 +31,8 @@ from typing import BinaryIO
 
 from ingest.records import SourceFile
 
+#: bytes read at a time when a file is hashed
+_BLOCK = 1024 * 1024
 SKIP_DIRS = frozenset({"__pycache__", "node_modules", ".venv", "venv", ".tox", ".mypy_cache", ".pytest_cache"})
 ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar", ".zip")
 
@@ -75,6 +81,13 @@ class LazySource:
     max_bytes: int
     is_directory: bool = False
     member: bytes | None = field(default=None, repr=False)
+    #: bytes on disk when the walk found it (an archive member: its length; a directory: 0)
+    size: int = 0
+
+    @property
+    def on_disk(self) -> bool:
+        """A file read from disk on every call (not an archive member, not a directory)."""
+        return self.member is None and self.origin is not None and not self.is_directory
 
     def load(self) -> SourceFile | Unreadable:
         """The input as a :class:`SourceFile`, or why it cannot be read now."""
@@ -88,8 +101,44 @@ class LazySource:
         except OSError as exc:
             return Unreadable(self.path, f"cannot read: {exc.strerror}")
         if len(data) > self.max_bytes:
-            return Unreadable(self.path, f"over the {self.max_bytes / 1e6:.0f} MB limit per file")
+            return self._over_limit()
         return SourceFile(path=self.path, data=data, origin=self.origin)
+
+    def head(self, max_bytes: int) -> SourceFile | Unreadable:
+        """The input with only its first ``max_bytes`` bytes (all of them when it is no larger)."""
+        if not self.on_disk:
+            loaded = self.load()
+            if isinstance(loaded, Unreadable) or len(loaded.data) <= max_bytes:
+                return loaded
+            return SourceFile(path=self.path, data=loaded.data[:max_bytes], origin=self.origin)
+        assert self.origin is not None
+        try:
+            with self.origin.open("rb") as handle:
+                data = handle.read(min(os.fstat(handle.fileno()).st_size, max_bytes))
+        except OSError as exc:
+            return Unreadable(self.path, f"cannot read: {exc.strerror}")
+        return SourceFile(path=self.path, data=data, origin=self.origin)
+
+    def digest(self) -> str | Unreadable:
+        """The SHA-256 of the bytes :meth:`load` would give, read from disk in blocks (``""`` for a directory)."""
+        if not self.on_disk:
+            loaded = self.load()
+            return loaded if isinstance(loaded, Unreadable) else "" if loaded.is_directory else loaded.digest()
+        assert self.origin is not None
+        sha, total = hashlib.sha256(), 0
+        try:
+            with self.origin.open("rb") as handle:
+                while block := handle.read(_BLOCK):
+                    total += len(block)
+                    if total > self.max_bytes:
+                        return self._over_limit()
+                    sha.update(block)
+        except OSError as exc:
+            return Unreadable(self.path, f"cannot read: {exc.strerror}")
+        return sha.hexdigest()
+
+    def _over_limit(self) -> Unreadable:
+        return Unreadable(self.path, f"over the {self.max_bytes / 1e6:.0f} MB limit per file")
 
 
 def _rel(path: Path, root: Path) -> str:
@@ -157,7 +206,7 @@ def _file(path: Path, root: Path, limits: Limits) -> Iterator[LazySource | Unrea
         if path.name.lower().endswith(ARCHIVE_SUFFIXES):
             yield from _archive(path, rel, limits)
             return
-        yield LazySource(path=rel, origin=path, max_bytes=limits.max_file_bytes)
+        yield LazySource(path=rel, origin=path, max_bytes=limits.max_file_bytes, size=size)
     except OSError as exc:
         yield Unreadable(rel, f"cannot read: {exc.strerror}")
 
@@ -185,7 +234,9 @@ def _archive(path: Path, rel: str, limits: Limits) -> Iterator[LazySource | Unre
         if safe is None:
             yield Unreadable(f"{rel}!{name}", "archive member path escapes the archive (absolute or '..'); skipped")
         elif not PurePosixPath(safe).name.startswith("."):
-            yield LazySource(path=f"{rel}!{safe}", origin=None, max_bytes=limits.max_file_bytes, member=data)
+            yield LazySource(
+                path=f"{rel}!{safe}", origin=None, max_bytes=limits.max_file_bytes, member=data, size=len(data)
+            )
 
 
 class _ArchiveLimit(Exception):

@@ -40,7 +40,7 @@ from graph.model import Edge, Node, Provenance, now_utc
 from graph.schema import NodeLabel, RelType, node_id
 from graph.store import GraphStore
 from ingest.records import ReadContext, ReadResult, SourceFile
-from ingest.registry import Reader, detect, reader_named, readers
+from ingest.registry import DETECT_BYTES, Reader, detect, reader_named, readers
 from ingest.walker import LazySource, Limits, Unreadable, walk_lazy
 from retrieval.graph_links import Catalog
 from retrieval.mentions import mention_edges, usable_names
@@ -109,6 +109,15 @@ def _content(file: SourceFile) -> str:
     return file.digest()
 
 
+def _source_content(source: LazySource) -> str | Unreadable:
+    """What :func:`_content` hashes, without holding a file on disk in memory."""
+    if source.is_directory and source.origin is not None:
+        from ingest.git_repo import repo_fingerprint
+
+        return repo_fingerprint(source.origin)
+    return source.digest()
+
+
 def _fingerprint(content: str, reader: Reader) -> str:
     return hashlib.sha256(f"{reader.name}\x1f{reader.version}\x1f{content}".encode()).hexdigest()
 
@@ -148,26 +157,35 @@ class Ingester:
         self._names: dict[str, frozenset[str]] | None = None
 
     def collect(self, paths: Sequence[Path]) -> list[_Pending]:
-        """Find every source and its reader, in load order; the bytes are read again when it is ingested."""
+        """Find every source and its reader, in load order; the bytes are read again when it is ingested.
+
+        Detection looks at the first :data:`DETECT_BYTES` of each file, one file at a time.
+        """
         pending: list[_Pending] = []
         for root in paths:
             for item in walk_lazy(root, self.limits):
-                file = item if isinstance(item, Unreadable) else item.load()
-                if isinstance(file, Unreadable):
-                    self._finish(SourceReport(path=file.path, type=None, status="failed", error=file.reason))
-                    continue
-                assert isinstance(item, LazySource)
-                try:
-                    reader = self.forced or detect(file, self.available)
-                except FormatError as exc:
-                    if root.is_dir() and not_data(file.path):  # a LICENSE or a logo beside the runbooks
-                        self._finish(SourceReport(path=file.path, type=None, status="skipped", error="not a data file"))
-                    else:
-                        self._finish(SourceReport(path=file.path, type=None, status="failed", error=str(exc)))
-                    continue
-                pending.append(_Pending(item, reader, len(file.data)))
+                found = self._detect(root, item)
+                if found is not None:
+                    pending.append(found)
         pending.sort(key=lambda p: (p.reader.priority, p.source.path))
         return pending
+
+    def _detect(self, root: Path, item: LazySource | Unreadable) -> _Pending | None:
+        """The source with its reader, or ``None`` once its failure (or skip) is reported."""
+        file = item if isinstance(item, Unreadable) else item.head(DETECT_BYTES)
+        if isinstance(file, Unreadable):
+            self._finish(SourceReport(path=file.path, type=None, status="failed", error=file.reason))
+            return None
+        assert isinstance(item, LazySource)
+        try:
+            reader = self.forced or detect(file, self.available)
+        except FormatError as exc:
+            if root.is_dir() and not_data(file.path):  # a LICENSE or a logo beside the runbooks
+                self._finish(SourceReport(path=file.path, type=None, status="skipped", error="not a data file"))
+            else:
+                self._finish(SourceReport(path=file.path, type=None, status="failed", error=str(exc)))
+            return None
+        return _Pending(item, reader, item.size)
 
     def run(self, paths: Sequence[Path], on_plan: Callable[[int], None] | None = None) -> IngestReport:
         """Ingest ``paths``; the sinks are closed at the end, also when the run fails."""
@@ -215,28 +233,40 @@ class Ingester:
             return self._complete(step, ahead)
 
     def _prepare(self, item: _Pending, worker: _Worker) -> _Step:
-        """Load the source and compare its fingerprint; queue its read if it changed."""
+        """Hash the source and compare its fingerprint; queue its read if it changed.
+
+        A file on disk is hashed in blocks; it is loaded here only when it is read here.
+        """
         step = _Step(item, SourceReport(path=item.source.path, type=item.reader.name, status="ingested"))
-        loaded = item.source.load()
-        if isinstance(loaded, Unreadable):
-            step.report.status, step.report.error = "failed", loaded.reason
-            return step
         try:
-            step.content = _content(loaded)
+            content = _source_content(item.source)
         except VidyaError as exc:
             step.report.status, step.report.error = "failed", str(exc)
             return step
-        known = self.store.get_node(node_id(NodeLabel.SOURCE, loaded.path))
+        if isinstance(content, Unreadable):
+            step.report.status, step.report.error = "failed", content.reason
+            return step
+        step.content = content
+        source = item.source
+        known = self.store.get_node(node_id(NodeLabel.SOURCE, source.path))
         digest = _fingerprint(step.content, item.reader)
         if known is not None and known.retired_at is None and known.props.get("fingerprint") == digest:
             step.report.status = "unchanged"
             return step
-        step.file, step.known = loaded, known is not None
-        ahead = worker.for_next_read() if item.source.member is None else None
+        step.known = known is not None
+        ahead = worker.for_next_read() if source.member is None else None
         if ahead is not None:
-            ahead.submit(ReadJob(item.source, item.reader.name, self.ctx))
+            ahead.submit(ReadJob(source, item.reader.name, self.ctx))
             step.queued = True
-            step.file = SourceFile(loaded.path, b"", loaded.origin, loaded.is_directory)  # the worker reads it again
+            step.file = SourceFile(source.path, b"", source.origin, source.is_directory)  # the worker reads it
+            return step
+        loaded = source.load()
+        if isinstance(loaded, Unreadable):
+            step.report.status, step.report.error = "failed", loaded.reason
+            return step
+        if source.on_disk:  # what the reader sees (the file may have changed since it was hashed)
+            step.content = loaded.digest()
+        step.file = loaded
         return step
 
     def _complete(self, step: _Step, ahead: ReadAhead | None) -> SourceReport:
