@@ -8,7 +8,7 @@ import zipfile
 from pathlib import Path
 
 from ingest.records import SourceFile
-from ingest.walker import Limits, Unreadable, walk
+from ingest.walker import LazySource, Limits, Unreadable, walk, walk_lazy
 
 
 def _paths(items: list[SourceFile | Unreadable]) -> list[str]:
@@ -101,3 +101,29 @@ def test_corrupt_archive_is_unreadable(tmp_path: Path) -> None:
     (tmp_path / "broken.zip").write_bytes(b"PK\x03\x04 not really")
     items = list(walk(tmp_path))
     assert isinstance(items[0], Unreadable) and "archive" in items[0].reason
+
+
+def test_a_lazy_source_gives_its_head_and_digest_without_loading_it_whole(tmp_path: Path) -> None:
+    data = bytes(range(256)) * 9000  # a little over 2 MiB: more than one block to hash
+    (tmp_path / "big.jsonl").write_bytes(data)
+    with tarfile.open(tmp_path / "bundle.tar.gz", "w:gz") as archive:
+        info = tarfile.TarInfo("inner.json")
+        info.size = 5
+        archive.addfile(info, io.BytesIO(b'{"a"}'))
+    big, member = [item for item in walk_lazy(tmp_path) if isinstance(item, LazySource)]
+
+    loaded = big.load()
+    assert isinstance(loaded, SourceFile) and big.size == len(data)
+    assert big.digest() == loaded.digest()
+    assert big.head(1000) == SourceFile("big.jsonl", data[:1000], big.origin)
+    assert big.head(len(data) + 1) == loaded
+    assert member.path == "bundle.tar.gz!inner.json" and member.size == 5
+    assert member.head(2).data == b'{"' and member.digest() == SourceFile("x", b'{"a"}').digest()
+
+
+def test_a_file_grown_past_the_limit_since_the_walk_is_unreadable_when_hashed(tmp_path: Path) -> None:
+    (tmp_path / "grows.log").write_bytes(b"x" * 10)
+    (item,) = walk_lazy(tmp_path, Limits(max_file_bytes=100))
+    (tmp_path / "grows.log").write_bytes(b"x" * 101)
+    assert isinstance(item, LazySource)
+    assert item.digest() == Unreadable("grows.log", "over the 0 MB limit per file")
