@@ -111,6 +111,19 @@ def reader_named(name: str, available: Iterable[Reader] | None = None) -> Reader
     raise UnknownSourceType(f"--source-type {name!r}: unknown (known: {names})")
 
 
+def reader_from(module: str, name: str) -> Reader:
+    """The reader ``name``, importing only ``module`` when its ``READER`` is that reader.
+
+    Otherwise (another reader there, or no module given) it is looked up among
+    every reader, as :func:`reader_named` does.
+    """
+    if module:
+        reader = getattr(importlib.import_module(module), "READER", None)
+        if isinstance(reader, Reader) and reader.name == name:
+            return reader
+    return reader_named(name)
+
+
 def detect(file: SourceFile, available: Iterable[Reader] | None = None) -> Reader:
     """The reader that claims ``file``, or ``FormatError`` saying what was expected."""
     for reader in available if available is not None else readers():

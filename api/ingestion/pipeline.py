@@ -256,7 +256,7 @@ class Ingester:
         step.known = known is not None
         ahead = worker.for_next_read() if source.member is None else None
         if ahead is not None:
-            ahead.submit(ReadJob(source, item.reader.name, self.ctx))
+            ahead.submit(ReadJob(source, item.reader.name, self.ctx, type(item.reader).__module__))
             step.queued = True
             step.file = SourceFile(source.path, b"", source.origin, source.is_directory)  # the worker reads it
             return step

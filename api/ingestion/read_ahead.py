@@ -43,7 +43,7 @@ from api.ingestion.parts import merge_parts, split_result
 from graph.errors import VidyaError
 from ingest.records import ReadContext, ReadResult, SourceFile
 from ingest.redaction import redact, redact_result
-from ingest.registry import Reader, reader_named, readers
+from ingest.registry import Reader, reader_from, reader_named
 from ingest.walker import LazySource, Unreadable
 
 _JOIN_SECONDS = 5.0
@@ -73,11 +73,16 @@ class WorkerLost(Exception):
 
 @dataclass(frozen=True)
 class ReadJob:
-    """What to read: the source (read from disk again by whoever runs the job) and the reader's name."""
+    """What to read: the source (read from disk again by whoever runs the job) and the reader's name.
+
+    ``module`` names the module whose ``READER`` it is, so the worker imports that
+    reader alone (``""``: the worker looks among every reader).
+    """
 
     source: LazySource
     reader: str
     ctx: ReadContext
+    module: str = ""
 
 
 def read_file(file: SourceFile, reader: Reader, ctx: ReadContext, digest: str | None = None) -> ReadOutcome:
@@ -96,12 +101,25 @@ def read_file(file: SourceFile, reader: Reader, ctx: ReadContext, digest: str | 
     return ReadOutcome(digest, result=redacted, redactions=counts)
 
 
-def run_job(job: ReadJob, available: list[Reader] | None = None) -> ReadOutcome:
-    """Load the job's source and read it."""
+def run_job(job: ReadJob, reader: Reader | None = None) -> ReadOutcome:
+    """Load the job's source and read it (with ``reader``, else the reader the job names)."""
     loaded = job.source.load()
     if isinstance(loaded, Unreadable):
         return ReadOutcome("", error=loaded.reason)
-    return read_file(loaded, reader_named(job.reader, available), job.ctx)
+    return read_file(loaded, reader or reader_named(job.reader), job.ctx)
+
+
+class _Readers:
+    """The worker's readers, each imported when a job first names it (not every reader at start)."""
+
+    def __init__(self) -> None:
+        self._by_name: dict[str, Reader] = {}
+
+    def of(self, job: ReadJob) -> Reader:
+        reader = self._by_name.get(job.reader)
+        if reader is None:
+            reader = self._by_name[job.reader] = reader_from(job.module, job.reader)
+        return reader
 
 
 def _serve(conn: Connection, profile: str | None = None) -> None:
@@ -128,7 +146,7 @@ def _serve_jobs(conn: Connection) -> None:
     parts one at a time, as it writes them, and meanwhile this thread reads the
     next job (the outbox holds one job's messages, so at most two are held).
     """
-    available = readers()
+    available = _Readers()
     gc.freeze()  # the modules just imported live as long as the worker: no collection needs to scan them
     outbox: queue.Queue[list[bytes] | None] = queue.Queue(maxsize=1)
     sender = threading.Thread(target=_send_all, args=(conn, outbox), name="vidya-read-ahead-send", daemon=True)
@@ -162,14 +180,14 @@ def _send_all(conn: Connection, outbox: queue.Queue[list[bytes] | None]) -> None
                 break
 
 
-def _answer(job: ReadJob, available: list[Reader]) -> Iterator[bytes]:
+def _answer(job: ReadJob, available: _Readers) -> Iterator[bytes]:
     """The job's outcome on the wire: one message, or a header and the result's parts.
 
     A reader bug or an unpicklable outcome is sent as an exception, in place of
     the outcome or of the part that failed (and nothing of the job after it).
     """
     try:
-        outcome = run_job(job, available)
+        outcome = run_job(job, available.of(job))
     except Exception as exc:  # a reader bug: the parent reads the job itself, so the error surfaces there
         yield wire.dumps(exc)
         return

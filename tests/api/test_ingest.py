@@ -497,3 +497,13 @@ def test_every_edge_keeps_the_location_and_run_of_the_event_that_asserted_it(tmp
         assert (edge.provenance.source, edge.provenance.location) == (file_of[event], where[event]), edge
         assert edge.provenance.run_id == report.run_id
     assert report.ok and len({e.src for e in deploy_edges}) == 40
+
+
+def test_a_reader_is_found_from_its_module_alone_or_else_among_every_reader() -> None:
+    from ingest.registry import reader_from
+
+    assert reader_from("ingest.cdevents", "cdevents").name == "cdevents"
+    assert reader_from("ingest.cdevents", "alertmanager").name == "alertmanager"  # not that module's reader
+    assert reader_from("", "backstage").name == "backstage"
+    with pytest.raises(VidyaError, match="unknown"):
+        reader_from("ingest.cdevents", "no-such-reader")
