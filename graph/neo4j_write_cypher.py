@@ -10,7 +10,10 @@ pattern, and a step runs the ones of the types its rows have. Each is a
 single index seek the server plans in milliseconds (a ``UNION`` of one branch
 per type took seconds of server CPU to plan, and again whenever the
 statistics moved); every lookup is pinned to its index by a hint, so no plan
-ever walks a dense node's relationships to find an edge.
+ever walks a dense node's relationships to find an edge. The hints ask for a
+*seek*: a plain index hint is also met by a scan of the whole index, which the
+planner picks when the statistics say a type has no relationships yet (a
+statement first planned early in a load scanned every node id per row).
 
 Lists whose length varies with the input travel inside a map parameter ``$p``:
 the server caches a plan per statement and per rough size of each list
@@ -46,14 +49,14 @@ _STATE = (
     "collect({id: e.id, src: a.id, type: type(e), current: e.retired_at IS NULL, hash: e.content_hash, "
     "source: e.source, valid_from: e.valid_from, valid_to: e.valid_to}) AS rows"
 )
-_BY_ID = "MATCH (a)-[e:{T} {id: {ID}}]->() USING INDEX e:{T}(id) "
+_BY_ID = "MATCH (a)-[e:{T} {id: {ID}}]->() USING INDEX SEEK e:{T}(id) "
 #: every stored version of the edges ``$p.ids`` of one type
 EDGE_STATES = per_type("UNWIND $p.ids AS id " + _BY_ID.replace("{ID}", "id") + "RETURN " + _STATE)
 #: the current edges of one functional type from the source nodes ``$p.srcs`` that may still end
 #: after ``$p.since`` (see :func:`graph.planner.supersedes_from`); typed expands from a node found by
 #: its unique index (a dense node keeps each type's relationships apart)
 SIBLINGS = per_type(
-    f"UNWIND $p.srcs AS src MATCH (a:{N} {{id: src}})-[e:{{T}}]->() WHERE e.retired_at IS NULL "
+    f"UNWIND $p.srcs AS src MATCH (a:{N} {{id: src}})-[e:{{T}}]->() USING INDEX SEEK a:{N}(id) WHERE e.retired_at IS NULL "
     "AND ($p.since IS NULL OR e.valid_to IS NULL OR e.valid_to > $p.since) RETURN " + _STATE,
     [t for t in RelType if RELS[t].functional],
 )
@@ -76,13 +79,13 @@ EDGE_INSERT = (
 )
 
 # --- sources -------------------------------------------------------------------------
-_OF_SOURCE = "MATCH ()-[e:{T}]->() USING INDEX e:{T}(source) WHERE e.source = $source "
+_OF_SOURCE = "MATCH ()-[e:{T}]->() USING INDEX SEEK e:{T}(source) WHERE e.source = $source "
 #: retire the current edges of one type that ``$source`` asserted, but ``$p.keep``
 SOURCE_EDGES_RETIRE = per_type(
     _OF_SOURCE + "AND e.retired_at IS NULL AND NOT e.id IN $p.keep "
     "SET e.retired_at = $now, e.valid_to = coalesce(e.valid_to, $now) RETURN count(e) AS c"
 )
-_SOURCE_NODES = f"MATCH (n:{N}) USING INDEX n:{N}(source) WHERE n.source = $source "
+_SOURCE_NODES = f"MATCH (n:{N}) USING INDEX SEEK n:{N}(source) WHERE n.source = $source "
 #: retire the nodes ``$source`` asserted, but ``$p.keep``; run after the edges, so a placeholder
 #: stays while a current edge still points at it
 SOURCE_NODES_RETIRE = (
