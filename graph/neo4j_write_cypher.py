@@ -22,18 +22,29 @@ parameter (a map parameter is one cache entry whatever it holds).
 
 from __future__ import annotations
 
-from graph.neo4j_cypher import N, per_type
+from graph.neo4j_cypher import N
+from graph.neo4j_cypher import per_type as _per_type
 from graph.schema import RELS, RelType
+
+#: the bulk write path's statements keep their cached plan when the statistics move: every one
+#: is anchored by index seeks the hints demand, so a new plan could only be the same one
+PINNED = "CYPHER replan=skip "
+
+
+def per_type(template: str, types: list[RelType] | None = None) -> dict[RelType, str]:
+    """:func:`graph.neo4j_cypher.per_type` of ``template``, pinned when it is an ``UNWIND`` of the bulk path."""
+    return _per_type(PINNED + template if template.startswith("UNWIND") else template, types)
+
 
 # --- node writes ---------------------------------------------------------------
 NODE_STATES = (
-    f"UNWIND $p.ids AS id MATCH (n:{N} {{id: id}}) "
+    PINNED + f"UNWIND $p.ids AS id MATCH (n:{N} {{id: id}}) USING INDEX SEEK n:{N}(id) "
     "RETURN collect({id: n.id, hash: n.content_hash, source: n.source, placeholder: n.placeholder, "
     "retired: n.retired_at IS NOT NULL}) AS rows"
 )
-NODE_INSERT = f"UNWIND $p.rows AS r CREATE (n:{N}) SET n = r.props SET n:$(r.label)"
+NODE_INSERT = PINNED + f"UNWIND $p.rows AS r CREATE (n:{N}) SET n = r.props SET n:$(r.label)"
 NODE_UPDATE = (
-    f"UNWIND $p.rows AS r MATCH (n:{N} {{id: r.props.id}}) "
+    PINNED + f"UNWIND $p.rows AS r MATCH (n:{N} {{id: r.props.id}}) USING INDEX SEEK n:{N}(id) "
     "WITH n, r, n.recorded_at AS recorded SET n = r.props SET n.recorded_at = recorded"
 )
 NODE_PLACEHOLDERS = (
@@ -44,7 +55,10 @@ NODE_PLACEHOLDERS = (
 
 # --- what the planner needs about an edge chunk --------------------------------------
 #: the endpoints (``$p.ends``) that are real nodes (the rest need a placeholder)
-REAL_ENDS = f"UNWIND $p.ends AS id MATCH (n:{N} {{id: id}}) WHERE NOT n.placeholder RETURN collect(n.id) AS rows"
+REAL_ENDS = (
+    PINNED + f"UNWIND $p.ends AS id MATCH (n:{N} {{id: id}}) USING INDEX SEEK n:{N}(id) WHERE NOT"
+    " n.placeholder RETURN collect(n.id) AS rows"
+)
 _STATE = (
     "collect({id: e.id, src: a.id, type: type(e), current: e.retired_at IS NULL, hash: e.content_hash, "
     "source: e.source, valid_from: e.valid_from, valid_to: e.valid_to}) AS rows"
@@ -74,8 +88,8 @@ EDGE_REPROVENANCE = per_type(
 )
 # dynamic types cost nothing here: nothing is looked up by a relationship property
 EDGE_INSERT = (
-    f"UNWIND $p.rows AS r MATCH (a:{N} {{id: r.src}}) MATCH (b:{N} {{id: r.dst}}) "
-    "CREATE (a)-[e:$(r.type)]->(b) SET e = r.props"
+    PINNED + f"UNWIND $p.rows AS r MATCH (a:{N} {{id: r.src}}) USING INDEX SEEK a:{N}(id) "
+    f"MATCH (b:{N} {{id: r.dst}}) USING INDEX SEEK b:{N}(id) CREATE (a)-[e:$(r.type)]->(b) SET e = r.props"
 )
 
 # --- sources -------------------------------------------------------------------------
