@@ -22,18 +22,12 @@ parameter (a map parameter is one cache entry whatever it holds).
 
 from __future__ import annotations
 
-from graph.neo4j_cypher import N
-from graph.neo4j_cypher import per_type as _per_type
+from graph.neo4j_cypher import N, per_type
 from graph.schema import RELS, RelType
 
 #: the bulk write path's statements keep their cached plan when the statistics move: every one
 #: is anchored by index seeks the hints demand, so a new plan could only be the same one
 PINNED = "CYPHER replan=skip "
-
-
-def per_type(template: str, types: list[RelType] | None = None) -> dict[RelType, str]:
-    """:func:`graph.neo4j_cypher.per_type` of ``template``, pinned when it is an ``UNWIND`` of the bulk path."""
-    return _per_type(PINNED + template if template.startswith("UNWIND") else template, types)
 
 
 # --- node writes ---------------------------------------------------------------
@@ -65,18 +59,18 @@ _STATE = (
 )
 _BY_ID = "MATCH (a)-[e:{T} {id: {ID}}]->() USING INDEX SEEK e:{T}(id) "
 #: every stored version of the edges ``$p.ids`` of one type
-EDGE_STATES = per_type("UNWIND $p.ids AS id " + _BY_ID.replace("{ID}", "id") + "RETURN " + _STATE)
+EDGE_STATES = per_type(PINNED + "UNWIND $p.ids AS id " + _BY_ID.replace("{ID}", "id") + "RETURN " + _STATE)
 #: the current edges of one functional type from the source nodes ``$p.srcs`` that may still end
 #: after ``$p.since`` (see :func:`graph.planner.supersedes_from`); typed expands from a node found by
 #: its unique index (a dense node keeps each type's relationships apart)
 SIBLINGS = per_type(
-    f"UNWIND $p.srcs AS src MATCH (a:{N} {{id: src}})-[e:{{T}}]->() USING INDEX SEEK a:{N}(id) WHERE e.retired_at IS NULL "
-    "AND ($p.since IS NULL OR e.valid_to IS NULL OR e.valid_to > $p.since) RETURN " + _STATE,
+    PINNED + f"UNWIND $p.srcs AS src MATCH (a:{N} {{id: src}})-[e:{{T}}]->() USING INDEX SEEK a:{N}(id) "
+    "WHERE e.retired_at IS NULL AND ($p.since IS NULL OR e.valid_to IS NULL OR e.valid_to > $p.since) RETURN " + _STATE,
     [t for t in RelType if RELS[t].functional],
 )
 
 # --- edge writes: current versions of one type (``$p.rows``: {id, ...}) -------------------
-_CURRENT = "UNWIND $p.rows AS r " + _BY_ID.replace("{ID}", "r.id") + "WHERE e.retired_at IS NULL "
+_CURRENT = PINNED + "UNWIND $p.rows AS r " + _BY_ID.replace("{ID}", "r.id") + "WHERE e.retired_at IS NULL "
 #: retire current versions (rows with ``valid_to``) at ``$now``
 EDGE_RETIRE = per_type(_CURRENT + "SET e.retired_at = $now, e.valid_to = r.valid_to")
 #: close the validity of current versions (rows with ``valid_to``)

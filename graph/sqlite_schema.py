@@ -210,6 +210,16 @@ def node_row(node: Node, recorded_at: str | None) -> tuple[Any, ...]:
     )
 
 
+def placeholder_row(
+    node_id: str, label: NodeLabel, prov: Provenance, recorded_at: str | None, content_hash: str
+) -> tuple[Any, ...]:
+    """What :func:`node_row` gives for a stand-in (:func:`graph.planner.placeholder_node`), without building the node."""
+    return (
+        node_id, label.value, None, "{}", None, None, None, 1, prov.source, prov.location, prov.run_id,
+        ts(prov.ingested_at), recorded_at, None, content_hash,
+    )
+
+
 def edge_rows(
     inserts: Iterable[tuple[Edge, datetime | None, datetime | None]],
     rids: dict[str, int],

@@ -33,6 +33,7 @@ from graph.sqlite_schema import (
     ids_param,
     node_row,
     parse_ts,
+    placeholder_row,
     ts,
 )
 
@@ -241,10 +242,7 @@ class SqliteBatch:
             if label is not None:
                 _PLACEHOLDER_HASH[label] = stub.content_hash
             return node_row(stub, self._now)
-        return (
-            node_id, label.value, None, "{}", None, None, None, 1, prov.source, prov.location, prov.run_id,
-            ts(prov.ingested_at), self._now, None, content_hash,
-        )
+        return placeholder_row(node_id, label, prov, self._now, content_hash)
 
     def _edge_states(self, sql: str, *params: str | None) -> list[tuple[EdgeState, bool]]:
         """Stored edge versions (``sql`` is :data:`_VERSIONS` or :data:`_SIBLINGS`) and whether each is current."""

@@ -480,7 +480,6 @@ def test_read_ahead_sends_a_large_source_in_parts_and_says_when_the_worker_is_lo
         assert ahead.receive() == local  # read here once the worker is gone
 
 
-
 def test_every_edge_keeps_the_location_and_run_of_the_event_that_asserted_it(tmp_path: Path, graph_store: GraphStore) -> None:
     events = tmp_path / "events"
     events.mkdir()
