@@ -29,6 +29,13 @@ class StoreUnavailable(StoreError):
     """A graph store could not be reached or opened (the URI or path is named)."""
 
 
+class StoreRetryable(StoreError):
+    """A write failed on a transient condition (the URI and cause are named).
+
+    The batch was rolled back whole; running it again may succeed.
+    """
+
+
 class NotFound(VidyaError):
     """A node, edge or file that was asked for does not exist."""
 

@@ -2,7 +2,9 @@
 
 Works with any Neo4j 5.26+ server, cluster or Aura: no plugins, parameterised
 Cypher only, constraints and indexes made by :meth:`ensure_schema`, writes in
-managed transactions (retried by the driver on transient errors)::
+managed transactions (retried by the driver on transient errors) or, for a
+batch too large to hold, one explicit transaction written as it goes
+(:mod:`graph.neo4j_writes`)::
 
     store = Neo4jGraphStore("bolt://127.0.0.1:7687")
     store.ensure_schema()
@@ -27,7 +29,7 @@ import neo4j
 from neo4j.exceptions import AuthError, ConfigurationError, DriverError, Neo4jError, ServiceUnavailable
 
 from graph import neo4j_cypher as cy
-from graph.errors import RecordError, StoreError, StoreUnavailable
+from graph.errors import RecordError, StoreError, StoreRetryable, StoreUnavailable
 from graph.model import Counts, Direction, Edge, Node, edge_type_of, now_utc, utc
 from graph.neo4j_read_events import Neo4jEventReadsMixin
 from graph.neo4j_records import Decoder, to_micros
@@ -104,17 +106,35 @@ class Neo4jGraphStore(Neo4jEventReadsMixin, Neo4jTraversalMixin, TraversalMixin)
     # writes ------------------------------------------------------------------------
     @contextmanager
     def batch(self) -> Iterator[Neo4jBatch]:
-        batch = Neo4jBatch(utc(self._clock(), "clock"))
-        yield batch
-        if not batch.ops:
-            return
-        try:
-            with self._driver.session(database=self._database) as session:
-                session.execute_write(batch.run)
-        except _UNREACHABLE as exc:
-            raise self._unavailable(exc) from exc
-        except Neo4jError as exc:
-            raise StoreError(f"Neo4j at {self.uri} rejected a write: {exc}") from exc
+        """One all-or-nothing batch; a large one raises :class:`StoreRetryable` on a transient failure.
+
+        Example::
+
+            with store.batch() as batch:
+                batch.upsert_nodes(nodes)
+                batch.upsert_edges(edges)
+        """
+        with self._driver.session(database=self._database) as session:
+            batch = Neo4jBatch(utc(self._clock(), "clock"), session, self._write_error)
+            try:
+                yield batch
+            except BaseException:
+                batch.rollback()
+                raise
+            batch.commit()
+
+    def _write_error(self, exc: Exception, spilled: bool) -> StoreError:
+        """The store error for a driver failure in a batch (a spilled batch cannot be replayed here)."""
+        if spilled and isinstance(exc, Neo4jError | DriverError) and exc.is_retryable():
+            reason = " ".join(str(exc).split()) or type(exc).__name__
+            return StoreRetryable(
+                f"Neo4j at {self.uri} failed a write, so the batch was rolled back; running it again may succeed: {reason}"
+            )
+        if isinstance(exc, _UNREACHABLE):
+            return self._unavailable(exc)
+        if isinstance(exc, Neo4jError):
+            return StoreError(f"Neo4j at {self.uri} rejected a write: {exc}")
+        return StoreError(f"Neo4j at {self.uri} failed a write: {type(exc).__name__}: {exc}")
 
     # reads -------------------------------------------------------------------------
     def _read(self, query: str, **params: Any) -> list[Any]:

@@ -1,9 +1,16 @@
 """The write side of the Neo4j backend.
 
-A batch records its operations and runs them all in one managed write
-transaction when the ``with`` block ends, so the driver can retry the whole
-unit on a transient error (leader switch, deadlock) and a failure leaves
-nothing behind. Decisions come from :mod:`graph.planner`, exactly as for SQLite.
+A batch is all-or-nothing and holds a bounded number of records however much
+is written into it. While it is small it records its operations and runs them
+in one managed write transaction when the ``with`` block ends, so the driver
+can retry the whole unit on a transient error (leader switch, deadlock). Once
+the records it holds reach :data:`SPILL_RECORDS` it *spills*: it opens an
+explicit transaction, runs what it recorded and from then runs each operation
+as it comes, holding nothing; the end of the block commits. A spilled batch
+cannot be replayed from memory, so a transient failure rolls it back and
+raises :class:`graph.errors.StoreRetryable` (its writer runs it again). Any
+exception rolls the batch back whole. Decisions come from
+:mod:`graph.planner`, exactly as for SQLite.
 
 An edge chunk reads what the planner needs (real endpoints, then per type the
 stored versions of its edges and the current siblings of its functional
@@ -15,14 +22,17 @@ for its nodes.
 
 from __future__ import annotations
 
+import contextlib
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable
 from datetime import datetime
 from typing import Any, TypeVar
 
-from neo4j import ManagedTransaction
+from neo4j import ManagedTransaction, Session, Transaction
+from neo4j.exceptions import DriverError, Neo4jError
 
 from graph import neo4j_write_cypher as cy
+from graph.errors import StoreError
 from graph.model import Edge, Node, Provenance, WriteStats, edge_type_of
 from graph.neo4j_records import edge_props, from_micros, node_props, to_micros
 from graph.planner import (
@@ -39,10 +49,18 @@ from graph.planner import (
 )
 from graph.schema import LABELS, RelType
 
-Op = Callable[[ManagedTransaction, WriteStats], None]
+#: a managed transaction (a batch run whole) or the explicit one of a spilled batch
+Tx = ManagedTransaction | Transaction
+Op = Callable[[Tx, WriteStats], None]
 T = TypeVar("T")
 #: records per write statement: one round trip carries a whole chunk of a type
 CHUNK = 10_000
+#: records a batch holds before it spills into an open transaction (see the module docstring)
+SPILL_RECORDS = CHUNK
+#: what the driver raises (``OSError``: a socket failing under it)
+DRIVER_ERRORS = (Neo4jError, DriverError, OSError)
+#: turns a driver error into the store's error; ``True`` when the batch had spilled (it cannot be replayed)
+ErrorMap = Callable[[Exception, bool], StoreError]
 
 
 def _edge_state(record: Any) -> EdgeState:
@@ -61,26 +79,98 @@ def _by_type(rows: Iterable[tuple[RelType, T]]) -> dict[RelType, list[T]]:
 
 
 class Neo4jBatch:
-    """Operations of one transaction; see ``Neo4jGraphStore.batch``."""
+    """The writes of one transaction on ``session``; see the module docstring and ``Neo4jGraphStore.batch``.
 
-    def __init__(self, now: datetime) -> None:
+    The store calls :meth:`commit` when the ``with`` block ends and :meth:`rollback`
+    when it raises; ``errors`` names the store's error for a driver failure.
+    """
+
+    def __init__(self, now: datetime, session: Session, errors: ErrorMap) -> None:
         self.now = now
         self.now_us = to_micros(now)
         self.stats = WriteStats()
+        #: recorded operations, not yet run (always empty once the batch has spilled)
         self.ops: list[Op] = []
+        #: records the recorded operations hold
+        self.pending = 0
+        self._session = session
+        self._errors = errors
+        self._tx: Transaction | None = None
+        self._rolled_back = False
 
-    def run(self, tx: ManagedTransaction) -> None:
+    @property
+    def spilled(self) -> bool:
+        """Whether the batch runs its operations as they come, in an open transaction."""
+        return self._tx is not None
+
+    def run(self, tx: Tx) -> None:
         """Run every recorded operation (the driver may call this again on retry)."""
         self.stats = WriteStats()
         for op in self.ops:
             op(tx, self.stats)
 
+    def commit(self) -> None:
+        """Write the batch: the recorded operations in one managed transaction, or commit the spilled one."""
+        self._check_open()
+        if self._tx is not None:
+            self._guarded(self._tx.commit)
+            self._tx = None
+        elif self.ops:
+            try:
+                self._session.execute_write(self.run)
+            except DRIVER_ERRORS as exc:
+                raise self._errors(exc, False) from exc
+
+    def rollback(self) -> None:
+        """Drop what the batch recorded and roll back its open transaction, if any."""
+        self.ops, self.pending, self._rolled_back = [], 0, True
+        tx, self._tx = self._tx, None
+        if tx is not None:
+            with contextlib.suppress(*DRIVER_ERRORS):  # the error that brought us here is the one to report
+                tx.close()
+
+    def _check_open(self) -> None:
+        if self._rolled_back:  # a write failed and was caught: nothing more of this batch may be written
+            raise StoreError("this batch was rolled back after a failed write; start a new batch")
+
+    def _add(self, op: Op, records: int) -> None:
+        self._check_open()
+        if self._tx is not None:
+            tx = self._tx
+            self._guarded(lambda: op(tx, self.stats))
+            return
+        self.ops.append(op)
+        self.pending += records
+        if self.pending >= SPILL_RECORDS:
+            self._spill()
+
+    def _spill(self) -> None:
+        """Open the transaction, run what was recorded and drop it."""
+        ops, self.ops, self.pending = self.ops, [], 0
+        self._guarded(lambda: self._begin_with(ops))
+
+    def _begin_with(self, ops: list[Op]) -> None:
+        self._tx = tx = self._session.begin_transaction()
+        while ops:
+            ops.pop(0)(tx, self.stats)
+
+    def _guarded(self, work: Callable[[], None]) -> None:
+        """Run ``work`` on the open transaction; any failure rolls the batch back, a driver's becomes a store error."""
+        try:
+            work()
+        except BaseException as exc:
+            self.rollback()
+            if isinstance(exc, DRIVER_ERRORS):
+                raise self._errors(exc, True) from exc
+            raise
+
     def upsert_nodes(self, nodes: Iterable[Node]) -> None:
         for chunk in chunks(nodes, CHUNK):
-            self.ops.append(self._nodes_op(last_wins(chunk)))
+            unique = last_wins(chunk)
+            self._add(self._nodes_op(unique), len(unique))
 
     def _nodes_op(self, chunk: list[Node]) -> Op:
-        def op(tx: ManagedTransaction, stats: WriteStats) -> None:
+        def op(tx: Tx, stats: WriteStats) -> None:
             existing = {
                 r["id"]: NodeState(r["id"], r["hash"], r["source"], bool(r["placeholder"]), r["retired"])
                 for r in _rows(tx, cy.NODE_STATES, p={"ids": [n.id for n in chunk]})
@@ -97,10 +187,11 @@ class Neo4jBatch:
 
     def upsert_edges(self, edges: Iterable[Edge]) -> None:
         for chunk in chunks(edges, CHUNK):
-            self.ops.append(self._edges_op(last_wins(chunk)))
+            unique = last_wins(chunk)
+            self._add(self._edges_op(unique), len(unique))
 
     def _edges_op(self, chunk: list[Edge]) -> Op:
-        def op(tx: ManagedTransaction, stats: WriteStats) -> None:
+        def op(tx: Tx, stats: WriteStats) -> None:
             real, current, history, siblings = _chunk_state(tx, chunk)
             stubs = [{"label": str(n.label), "props": node_props(n, self.now)} for n in placeholders(chunk, skip=real)]
             if stubs:
@@ -133,14 +224,14 @@ class Neo4jBatch:
         for edge_id in sorted(set(keep_edges)):
             keep_e[edge_id.partition(":")[0]].append(edge_id)
 
-        def op(tx: ManagedTransaction, stats: WriteStats) -> None:
+        def op(tx: Tx, stats: WriteStats) -> None:
             # edges first, so a placeholder stays while a current edge still points at it
             for type_, statement in cy.SOURCE_EDGES_RETIRE.items():
                 keep = keep_e.get(str(type_), [])
                 stats.retired += _count(tx, statement, source=source, now=self.now_us, p={"keep": keep})
             stats.retired += _count(tx, cy.SOURCE_NODES_RETIRE, source=source, now=self.now_us, p={"keep": keep_n})
 
-        self.ops.append(op)
+        self._add(op, 1 + len(keep_n) + len(keep_edges))
 
     def delete_source(self, source: str) -> None:
         hashes = {
@@ -148,20 +239,20 @@ class Neo4jBatch:
             for label, spec in LABELS.items()
         }
 
-        def op(tx: ManagedTransaction, stats: WriteStats) -> None:
+        def op(tx: Tx, stats: WriteStats) -> None:
             for statement in cy.SOURCE_EDGES_DELETE.values():
                 stats.deleted += _count(tx, statement, source=source)
             stats.updated += _count(tx, cy.SOURCE_NODES_DEMOTE, source=source, hashes=hashes)
             stats.deleted += _count(tx, cy.SOURCE_NODES_DELETE, source=source)
 
-        self.ops.append(op)
+        self._add(op, 1)
 
 
 _STUB_PROVENANCE = Provenance(source="-", run_id="-")
 
 
 def _chunk_state(
-    tx: ManagedTransaction, chunk: list[Edge]
+    tx: Tx, chunk: list[Edge]
 ) -> tuple[set[str], dict[str, EdgeState], set[str], list[EdgeState]]:
     """The endpoints that are real nodes, the current versions of the chunk's edges, the ids
     that have any stored version, and the current siblings of its functional groups.
@@ -189,19 +280,19 @@ def _closing_rows(closings: list[tuple[str, datetime]]) -> list[tuple[RelType, d
 
 
 def _per_type(
-    tx: ManagedTransaction, statements: dict[RelType, str], rows: list[tuple[RelType, dict[str, Any]]], **params: Any
+    tx: Tx, statements: dict[RelType, str], rows: list[tuple[RelType, dict[str, Any]]], **params: Any
 ) -> None:
     """Run each type's statement of ``statements`` on the rows of that type."""
     for type_, group in _by_type(rows).items():
         tx.run(statements[type_], p={"rows": group}, **params).consume()
 
 
-def _count(tx: ManagedTransaction, query: str, **params: Any) -> int:
+def _count(tx: Tx, query: str, **params: Any) -> int:
     """The ``c`` a statement returns."""
     return int(tx.run(query, params).single(strict=True)["c"])
 
 
-def _rows(tx: ManagedTransaction, query: str, **params: Any) -> list[Any]:
+def _rows(tx: Tx, query: str, **params: Any) -> list[Any]:
     """The ``rows`` list a statement collects into its single record (one message, not one per row)."""
     record = tx.run(query, params).single(strict=True)
     return list(record["rows"])
