@@ -11,7 +11,10 @@ the source being written and, when a worker reads ahead, the next one; a
 finished source leaves only counts in the report. A large source read by the
 worker arrives in parts (:mod:`api.ingestion.parts`), each written into the
 source's one batch and then dropped, so this process holds one part of it at
-a time. After a source's batch commits, the sinks (the retrieval index, for
+a time. A batch that rolled back part-way (the worker lost, or a transient
+store failure in a batch too large to replay) is retried: the source is read
+again here and written again, :data:`WRITE_ATTEMPTS` times in all before it
+fails. After a source's batch commits, the sinks (the retrieval index, for
 one) get its redacted records.
 
     report = ingest_paths(store, [Path("examples/estate")])
@@ -35,7 +38,7 @@ from api.ingestion.report import IngestReport, SourceReport
 from api.ingestion.resolver import Resolver
 from api.ingestion.sinks import IngestSink, close_all, notify_written
 from api.ingestion.written import Written
-from graph.errors import FormatError, VidyaError
+from graph.errors import FormatError, StoreRetryable, VidyaError
 from graph.model import Edge, Node, Provenance, now_utc
 from graph.schema import NodeLabel, RelType, node_id
 from graph.store import GraphStore
@@ -69,6 +72,8 @@ MAX_ERRORS_KEPT = 50
 DEFAULT_LIMITS = Limits()
 #: with ``read_ahead=None``, a worker reads ahead when the sources to read add up to at least this much
 READ_AHEAD_MIN_BYTES = 4 * 1024 * 1024
+#: writes of one source before it fails: its batch rolled back (worker lost, transient store failure)
+WRITE_ATTEMPTS = 3
 
 
 @dataclass
@@ -281,15 +286,21 @@ class Ingester:
             outcome = read_file(file, reader, self.ctx, step.content)
         step.file = None
         unresolved = self.resolver.unresolved
-        try:
-            return self._write_outcome(step, file, outcome, parts)
-        except WorkerLost:  # the batch rolled back: read the source here and write it again
-            self.resolver.unresolved = unresolved
-            loaded = step.item.source.load()
+        for attempt in range(1, WRITE_ATTEMPTS + 1):
+            try:
+                return self._write_outcome(step, file, outcome, parts)
+            except (WorkerLost, StoreRetryable) as exc:  # the batch rolled back whole
+                self.resolver.unresolved = unresolved
+                step.report = SourceReport(path=step.report.path, type=step.report.type, status="ingested")
+                if attempt == WRITE_ATTEMPTS:
+                    step.report.status, step.report.error = "failed", f"not written after {attempt} attempts: {exc}"
+                    return step.report
+            loaded = step.item.source.load()  # read it here and write it again
             if isinstance(loaded, Unreadable):
                 step.report.status, step.report.error = "failed", loaded.reason
                 return step.report
-            return self._write_outcome(step, loaded, read_file(loaded, reader, self.ctx), None)
+            file, outcome, parts = loaded, read_file(loaded, reader, self.ctx), None
+        raise AssertionError("unreachable")  # pragma: no cover - the last attempt returns
 
     def _write_outcome(
         self, step: _Step, file: SourceFile, outcome: ReadOutcome, parts: Iterable[ReadResult] | None
