@@ -60,13 +60,24 @@ _STATE = (
 _BY_ID = "MATCH (a)-[e:{T} {id: {ID}}]->() USING INDEX SEEK e:{T}(id) "
 #: every stored version of the edges ``$p.ids`` of one type
 EDGE_STATES = per_type(PINNED + "UNWIND $p.ids AS id " + _BY_ID.replace("{ID}", "id") + "RETURN " + _STATE)
-#: the current edges of one functional type from the source nodes ``$p.srcs`` that may still end
-#: after ``$p.since`` (see :func:`graph.planner.supersedes_from`); typed expands from a node found by
-#: its unique index (a dense node keeps each type's relationships apart)
+_FUNCTIONAL = [t for t in RelType if RELS[t].functional]
+#: the current edges of one functional type from the source nodes ``$p.srcs`` (a batch with an undated
+#: functional edge reads its groups whole); typed expands from a node found by its unique index (a dense
+#: node keeps each type's relationships apart)
 SIBLINGS = per_type(
     PINNED + f"UNWIND $p.srcs AS src MATCH (a:{N} {{id: src}})-[e:{{T}}]->() USING INDEX SEEK a:{N}(id) "
-    "WHERE e.retired_at IS NULL AND ($p.since IS NULL OR e.valid_to IS NULL OR e.valid_to > $p.since) RETURN " + _STATE,
-    [t for t in RelType if RELS[t].functional],
+    "WHERE e.retired_at IS NULL RETURN " + _STATE,
+    _FUNCTIONAL,
+)
+#: per probe ``{src, at}`` of one functional type (see :func:`graph.planner.sibling_probes`): the
+#: current edges from ``src`` in force at ``at`` and the first one that starts after it
+SIBLINGS_AT = per_type(
+    PINNED + f"UNWIND $p.probes AS pr MATCH (a:{N} {{id: pr.src}}) USING INDEX SEEK a:{N}(id) "
+    "CALL (a, pr) { MATCH (a)-[e:{T}]->() WHERE e.retired_at IS NULL "
+    "AND (e.valid_from IS NULL OR e.valid_from <= pr.at) AND (e.valid_to IS NULL OR e.valid_to > pr.at) RETURN e "
+    "UNION MATCH (a)-[e:{T}]->() WHERE e.retired_at IS NULL AND e.valid_from > pr.at "
+    "RETURN e ORDER BY e.valid_from LIMIT 1 } WITH DISTINCT a, e RETURN " + _STATE,
+    _FUNCTIONAL,
 )
 
 # --- edge writes: current versions of one type (``$p.rows``: {id, ...}) -------------------

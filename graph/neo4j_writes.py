@@ -45,7 +45,7 @@ from graph.planner import (
     placeholders,
     plan_edges,
     plan_nodes,
-    supersedes_from,
+    sibling_probes,
 )
 from graph.schema import LABELS, RelType
 
@@ -265,13 +265,15 @@ def _chunk_state(
             history.add(r["id"])
             if r["current"]:
                 current[r["id"]] = _edge_state(r)
-    since = supersedes_from(chunk)
-    groups = _by_type((RelType(type_), src) for src, type_ in sorted(functional_groups(chunk)))
-    siblings = [
-        _edge_state(r)
-        for type_, srcs in groups.items()
-        for r in _rows(tx, cy.SIBLINGS[type_], p={"srcs": srcs, "since": None if since is None else to_micros(since)})
-    ]
+    probes = sibling_probes(chunk)
+    reads: list[tuple[str, dict[str, Any]]]
+    if probes is None:  # an undated functional edge: its groups whole
+        groups = _by_type((RelType(type_), src) for src, type_ in sorted(functional_groups(chunk)))
+        reads = [(cy.SIBLINGS[type_], {"srcs": srcs}) for type_, srcs in groups.items()]
+    else:
+        by_type = _by_type((RelType(type_), {"src": src, "at": to_micros(at)}) for src, type_, at in probes)
+        reads = [(cy.SIBLINGS_AT[type_], {"probes": rows}) for type_, rows in by_type.items()]
+    siblings = [_edge_state(r) for statement, p in reads for r in _rows(tx, statement, p=p)]
     return real, current, history, siblings
 
 

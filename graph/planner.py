@@ -147,17 +147,23 @@ def functional_groups(edges: Iterable[Edge]) -> set[tuple[str, str]]:
     return {(e.src, str(e.type)) for e in edges if e.type in FUNCTIONAL}
 
 
-def supersedes_from(edges: Iterable[Edge]) -> datetime | None:
-    """The earliest start of the functional edges in ``edges``; ``None`` when one is undated (or there are none).
+def sibling_probes(edges: Iterable[Edge]) -> list[tuple[str, str, datetime]] | None:
+    """Where the functional edges of a batch start: distinct (source node, type, start), in order.
 
-    A stored sibling that ended by then can be neither closed nor bound any of them, so the
-    sibling read may leave it out: without the bound a functional group's whole history
-    (every version a service ever ran) would be read and planned on each write.
+    A new edge starting at ``t`` closes only the stored siblings in force at
+    ``t`` and ends, if it is late, where the first sibling after ``t`` starts:
+    reading those per probe gives the planner every sibling it can act on, so
+    a write reads a few versions per edge however long a group's history is.
+    ``None`` when one is undated: an undated edge starts now only if its group
+    has any current sibling at all, so such a batch reads its groups whole.
     """
-    starts = [e.valid_from for e in edges if e.type in FUNCTIONAL]
-    if not starts or any(s is None for s in starts):
-        return None
-    return min(s for s in starts if s is not None)
+    probes: dict[tuple[str, str, datetime], None] = {}
+    for e in edges:
+        if e.type in FUNCTIONAL:
+            if e.valid_from is None:
+                return None
+            probes[(e.src, str(e.type), e.valid_from)] = None
+    return list(probes)
 
 
 def plan_edges(

@@ -20,7 +20,7 @@ from graph.planner import (
     placeholder_node,
     plan_edges,
     plan_nodes,
-    supersedes_from,
+    sibling_probes,
 )
 from graph.schema import NodeLabel
 from graph.sqlite_schema import (
@@ -66,8 +66,20 @@ _SIBLINGS = (
     "SELECT e.id, a.id, e.type, e.content_hash, p.source, e.valid_from, e.valid_to, 1 "
     "FROM edges e JOIN nodes a ON a.rid = e.src JOIN edge_provenance p ON p.k = e.prov "
     "WHERE e.retired_at IS NULL AND (e.src, e.type) IN "
-    "(SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?)) "
-    "AND (? IS NULL OR e.valid_to IS NULL OR e.valid_to > ?)"
+    "(SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?))"
+)
+#: the current versions a new functional edge can act on (see :func:`graph.planner.sibling_probes`): per
+#: probe ``[src rid, type, start]``, those in force at the start and the first that starts after it
+_SIBLINGS_AT = (
+    "WITH probe(src, type, at) AS (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), "
+    "json_extract(value, '$[2]') FROM json_each(?)), "
+    "hit(seq) AS ("
+    "SELECT e.seq FROM probe JOIN edges e ON e.src = probe.src AND e.type = probe.type WHERE e.retired_at IS NULL "
+    "AND (e.valid_from IS NULL OR e.valid_from <= probe.at) AND (e.valid_to IS NULL OR e.valid_to > probe.at) "
+    "UNION SELECT (SELECT x.seq FROM edges x WHERE x.src = probe.src AND x.type = probe.type "
+    "AND x.retired_at IS NULL AND x.valid_from > probe.at ORDER BY x.valid_from LIMIT 1) FROM probe) "
+    "SELECT e.id, a.id, e.type, e.content_hash, p.source, e.valid_from, e.valid_to, 1 "
+    "FROM hit JOIN edges e ON e.seq = hit.seq JOIN nodes a ON a.rid = e.src JOIN edge_provenance p ON p.k = e.prov"
 )
 _UPDATE_NODE = (
     "UPDATE nodes SET label = ?, name = ?, props = ?, at = ?, valid_from = ?, valid_to = ?, placeholder = ?, "
@@ -93,6 +105,8 @@ _IN_IDS = "IN (SELECT value FROM json_each(?))"
 #: edges planned and written per round of statements: a bigger round looks up each endpoint
 #: shared by its edges (an environment, a service) once, and costs fewer statements
 EDGE_CHUNK = 10_000
+#: provenance keys a batch remembers (a large source's batch would otherwise hold one per event)
+_PROVENANCE_KEYS = 2 * EDGE_CHUNK
 #: the source node key of an insert row (its columns are :data:`EDGE_INSERT_COLUMNS`)
 _BY_SRC = itemgetter(EDGE_INSERT_COLUMNS.split(", ").index("src"))
 
@@ -125,6 +139,8 @@ class SqliteBatch:
 
     def upsert_edges(self, edges: Iterable[Edge]) -> None:
         for chunk in chunks(edges, EDGE_CHUNK):
+            if len(self._provenance) > _PROVENANCE_KEYS:  # an event's location is used by that event alone
+                self._provenance.clear()
             chunk = last_wins(chunk)
             rids = self._endpoints(chunk)
             current: dict[str, EdgeState] = {}
@@ -137,8 +153,7 @@ class SqliteBatch:
                 if is_current:
                     current[state.id] = state
             functional = [e for e in chunk if e.type in FUNCTIONAL]
-            groups = sorted([rids[src], type_] for src, type_ in functional_groups(functional))
-            siblings = self._siblings(json.dumps(groups), supersedes_from(functional)) if groups else []
+            siblings = self._siblings(functional, rids) if functional else []
             plan = plan_edges(chunk, current, history, siblings, self.now)
             if plan.retires:
                 self._conn.executemany(
@@ -251,10 +266,14 @@ class SqliteBatch:
             for r in self._conn.execute(sql, params)
         ]
 
-    def _siblings(self, groups: str, since: datetime | None) -> list[EdgeState]:
-        """The stored versions of the functional ``groups`` that a new edge from ``since`` on can still close or bound."""
-        bound = None if since is None else ts(since)
-        return [state for state, _ in self._edge_states(_SIBLINGS, groups, bound, bound)]
+    def _siblings(self, functional: list[Edge], rids: dict[str, int]) -> list[EdgeState]:
+        """The stored versions of the functional edges' groups that those edges can close or end at."""
+        probes = sibling_probes(functional)
+        if probes is None:  # an undated edge: its groups whole
+            groups = sorted([rids[src], type_] for src, type_ in functional_groups(functional))
+            return [state for state, _ in self._edge_states(_SIBLINGS, json.dumps(groups))]
+        listed = json.dumps([[rids[src], type_, ts(at)] for src, type_, at in probes])
+        return [state for state, _ in self._edge_states(_SIBLINGS_AT, listed)]
 
     def retire_source(
         self, source: str, *, keep_nodes: Collection[str] = (), keep_edges: Collection[str] = ()

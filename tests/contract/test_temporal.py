@@ -5,6 +5,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
 from graph.model import Edge
 from graph.schema import RelType
 from graph.store import GraphStore
@@ -326,3 +329,30 @@ def test_as_of_hides_events_that_had_not_happened_yet(graph_store: GraphStore) -
     assert then == ["deploy:early"]
     now = [h.node.id for h in graph_store.neighbours("service:default/checkout")]
     assert now == ["deploy:early", "deploy:late"]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    st.lists(st.integers(-2000, 0), min_size=1, max_size=12, unique=True),
+    st.randoms(use_true_random=False),
+    st.integers(1, 4),
+)
+def test_functional_versions_written_in_any_order_and_batches_chain_by_start(
+    graph_store: GraphStore, starts: list[int], rnd: Any, batches: int
+) -> None:
+    # each example has a service of its own, so earlier examples' versions are other groups' history
+    service = f"p{abs(hash((tuple(starts), batches))) % 10**9}"
+    versions = [runs(service, f"{service}-a{m + 2000}", valid_from=minutes(m)) for m in starts]
+    rnd.shuffle(versions)
+    cut = sorted(rnd.sample(range(1, len(versions)), min(batches - 1, len(versions) - 1))) if len(versions) > 1 else []
+    for part in (versions[a:b] for a, b in zip([0, *cut], [*cut, len(versions)], strict=True)):
+        graph_store.upsert_edges(part)
+
+    chain = sorted(versions, key=lambda e: e.valid_from or minutes(0))
+    ends = [e.valid_from for e in chain[1:]] + [None]
+    assert [(e.id, graph_store.get_edge(e.id).valid_to) for e in chain] == [  # type: ignore[union-attr]
+        (e.id, end) for e, end in zip(chain, ends, strict=True)
+    ]
+    for e, end in zip(chain, ends, strict=True):
+        at = e.valid_from + (end - e.valid_from) / 2 if end and e.valid_from else e.valid_from
+        assert running(graph_store, service, as_of=at) == [e.dst]
