@@ -88,11 +88,13 @@ DROP INDEX IF EXISTS edge_provenance_source;
 CREATE INDEX IF NOT EXISTS edge_provenance_record ON edge_provenance(source, run_id, ingested_at, source_location);
 """
 
-#: page cache per connection: the indexes of a ~1M-edge estate fit (the 2 MiB default
-#: thrashes from ~100k edges on); memory is taken only as pages are read
-CACHE_MIB = 256
-#: reads go through a memory map of up to this much of the file
-MMAP_MIB = 1024
+#: page cache per connection, a fixed cap on what a connection holds however large the file
+#: (the 2 MiB default thrashes from ~100k edges on; at ~1M edges 128 MiB costs no more CPU per
+#: query or upsert than 256 MiB, the pages it misses coming from the OS cache); taken as pages are read
+CACHE_MIB = 128
+#: no memory map: mapped pages would count in the process's memory up to this size, and at ~1M
+#: edges reading through the page cache costs no more CPU
+MMAP_MIB = 0
 #: the write-ahead log is copied into the database (and synced) once it holds this many
 #: pages, 64 MiB (the default 1000 syncs after nearly every bulk batch: a batch of new edges
 #: dirties pages all over the id index, and a page rewritten by several batches is copied once)

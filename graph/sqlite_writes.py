@@ -105,8 +105,9 @@ _IN_IDS = "IN (SELECT value FROM json_each(?))"
 #: edges planned and written per round of statements: a bigger round looks up each endpoint
 #: shared by its edges (an environment, a service) once, and costs fewer statements
 EDGE_CHUNK = 10_000
-#: provenance keys a batch remembers (a large source's batch would otherwise hold one per event)
-_PROVENANCE_KEYS = 2 * EDGE_CHUNK
+#: provenance keys a batch remembers past a chunk (an event stream's are one per event, each used by
+#: its own chunk only; a large source's batch would otherwise hold them all)
+_PROVENANCE_KEYS = 1_000
 #: the source node key of an insert row (its columns are :data:`EDGE_INSERT_COLUMNS`)
 _BY_SRC = itemgetter(EDGE_INSERT_COLUMNS.split(", ").index("src"))
 
