@@ -137,7 +137,7 @@ class Neo4jBatch:
         self._check_open()
         if self._tx is not None:
             tx = self._tx
-            self._guarded(lambda: op(tx, self.stats))
+            self._guarded(lambda: self._run_now(tx, op))
             return
         self.ops.append(op)
         self.pending += records
@@ -152,7 +152,10 @@ class Neo4jBatch:
     def _begin_with(self, ops: list[Op]) -> None:
         self._tx = tx = self._session.begin_transaction()
         while ops:
-            ops.pop(0)(tx, self.stats)
+            self._run_now(tx, ops.pop(0))
+
+    def _run_now(self, tx: Transaction, op: Op) -> None:
+        op(tx, self.stats)
 
     def _guarded(self, work: Callable[[], None]) -> None:
         """Run ``work`` on the open transaction; any failure rolls the batch back, a driver's becomes a store error."""
@@ -178,9 +181,9 @@ class Neo4jBatch:
             plan = plan_nodes(chunk, existing)
             if plan.inserts:
                 rows = [{"label": str(n.label), "props": node_props(n, self.now)} for n in plan.inserts]
-                tx.run(cy.NODE_INSERT, p={"rows": rows}).consume()
+                _send(tx, cy.NODE_INSERT, {"rows": rows})
             if plan.updates:
-                tx.run(cy.NODE_UPDATE, p={"rows": [{"props": node_props(n, None)} for n in plan.updates]}).consume()
+                _send(tx, cy.NODE_UPDATE, {"rows": [{"props": node_props(n, None)} for n in plan.updates]})
             stats.add(plan.stats())
 
         return op
@@ -195,7 +198,7 @@ class Neo4jBatch:
             real, current, history, siblings = _chunk_state(tx, chunk)
             stubs = [{"label": str(n.label), "props": node_props(n, self.now)} for n in placeholders(chunk, skip=real)]
             if stubs:
-                tx.run(cy.NODE_PLACEHOLDERS, p={"rows": stubs}).consume()
+                _send(tx, cy.NODE_PLACEHOLDERS, {"rows": stubs})
             plan = plan_edges(chunk, current, history, siblings, self.now)
             if plan.retires:
                 _per_type(tx, cy.EDGE_RETIRE, _closing_rows(plan.retires), now=self.now_us)
@@ -210,7 +213,7 @@ class Neo4jBatch:
                      "props": edge_props(i.edge, now_us, i.valid_from, i.valid_to)}
                     for i in plan.inserts
                 ]
-                tx.run(cy.EDGE_INSERT, p={"rows": rows}).consume()
+                _send(tx, cy.EDGE_INSERT, {"rows": rows})
             stats.add(plan.stats())
 
         return op
@@ -286,18 +289,43 @@ def _per_type(
 ) -> None:
     """Run each type's statement of ``statements`` on the rows of that type."""
     for type_, group in _by_type(rows).items():
-        tx.run(statements[type_], p={"rows": group}, **params).consume()
+        _send(tx, statements[type_], {"rows": group}, **params)
+
+
+def _send(tx: Tx, query: str, p: dict[str, Any], **params: Any) -> None:
+    """Run a statement whose list parameters are in ``p``, and consume it."""
+    try:
+        tx.run(query, params, p=p).consume()
+    finally:
+        _release(p)
+
+
+def _single(tx: Tx, query: str, params: dict[str, Any]) -> Any:
+    try:
+        return tx.run(query, params).single(strict=True)
+    finally:
+        _release(params.get("p"))
+
+
+def _release(p: dict[str, Any] | None) -> None:
+    """Empty a statement's ``p`` once it has run.
+
+    The driver's result keeps its parameters in a reference cycle (result and summary), and
+    the ingest pauses the cyclic collector while it writes a source: without this, every row
+    a batch sends would stay in memory until the source is done.
+    """
+    if p is not None:
+        p.clear()
 
 
 def _count(tx: Tx, query: str, **params: Any) -> int:
     """The ``c`` a statement returns."""
-    return int(tx.run(query, params).single(strict=True)["c"])
+    return int(_single(tx, query, params)["c"])
 
 
 def _rows(tx: Tx, query: str, **params: Any) -> list[Any]:
     """The ``rows`` list a statement collects into its single record (one message, not one per row)."""
-    record = tx.run(query, params).single(strict=True)
-    return list(record["rows"])
+    return list(_single(tx, query, params)["rows"])
 
 
 def _reprovenance_row(edge: Edge) -> dict[str, Any]:
