@@ -168,6 +168,11 @@ def _heap_child(store: Any, root: Path, result: ChildResult) -> ChildResult:
 
 
 def _peak_rss_mib() -> float:
+    """This process's RSS high-water mark (``VmHWM``, which :func:`_reset_peak_rss` restarts; else ``ru_maxrss``)."""
+    with contextlib.suppress(OSError, ValueError):
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
 
 
@@ -679,7 +684,7 @@ NOTES = (
     "is read in the same run; *events/s* is events over the wall time of the whole first run. *written* is what "
     "the readers produced (pipeline report, resolved hint edges included, `Source` bookkeeping excluded); *stored* "
     "is `store.counts()` after the first run (current records, no placeholders; superseded `RUNS` edges are not "
-    "current). Peak RSS is the child's `ru_maxrss`, started again from the current RSS before each run; "
+    "current). Peak RSS is the child's `VmHWM`, started again from the current RSS before each run; "
     "*peak anonymous RSS* is the largest `RssAnon` of `/proc/self/status` sampled every 50 ms during the first "
     "run (the Python heap and SQLite's page cache, `CACHE_MIB` per connection; no mapped file pages); "
     "*anonymous / file-backed* RSS is the same file after the first run (file-backed holds code and any "
