@@ -302,7 +302,7 @@ def _deeper_change(ctx: _Context, suspect: Suspect, alert: AlertEvent) -> None:
 
 
 def _dependency_suspects(ctx: _Context) -> list[Suspect]:
-    """Entities that alerted with no change of their own before: the dependencies, and the anomalous entity itself."""
+    """Dependencies that alerted with no change of their own before (the anomalous entity itself is not one)."""
     out: list[Suspect] = []
     for entity in sorted(ctx.topo.down):
         alerts = [a for a in ctx.timeline.alerts_on(entity, ctx.timeline.start, ctx.detected) if not a.traffic]
