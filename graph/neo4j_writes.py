@@ -13,8 +13,8 @@ exception rolls the batch back whole. Decisions come from
 :mod:`graph.planner`, exactly as for SQLite.
 
 An edge chunk reads what the planner needs (real endpoints, then per type the
-stored versions of its edges and the current siblings of its functional
-groups), then writes placeholders, closings and new versions; every statement
+stored versions of its edges and, per functional edge, the stored siblings
+it can close or end at), then writes placeholders, closings and new versions; every statement
 is short and pinned to its index (:mod:`graph.neo4j_write_cypher`). Retiring or
 deleting a source runs one indexed statement per relationship type, then one
 for its nodes.
