@@ -686,7 +686,7 @@ NOTES = (
     "is `store.counts()` after the first run (current records, no placeholders; superseded `RUNS` edges are not "
     "current). Peak RSS is the child's `VmHWM`, started again from the current RSS before each run; "
     "*peak anonymous RSS* is the largest `RssAnon` of `/proc/self/status` sampled every 50 ms during the first "
-    "run (the Python heap and SQLite's page cache, `CACHE_MIB` per connection; no mapped file pages); "
+    "run (the Python heap and SQLite's page cache, `BULK_CACHE_MIB` while an ingest writes; no mapped file pages); "
     "*anonymous / file-backed* RSS is the same file after the first run (file-backed holds code and any "
     "memory-mapped file pages). The Python heap peak is tracemalloc's high-water "
     "mark over one more first run in its own child (untimed: tracemalloc slows it); it counts Python objects, "

@@ -88,12 +88,14 @@ DROP INDEX IF EXISTS edge_provenance_source;
 CREATE INDEX IF NOT EXISTS edge_provenance_record ON edge_provenance(source, run_id, ingested_at, source_location);
 """
 
-#: page cache per connection, a fixed cap on what a connection holds however large the file
-#: (the 2 MiB default thrashes from ~100k edges on; at ~1M edges 128 MiB costs no more CPU per
-#: query or upsert than 256 MiB, the pages it misses coming from the OS cache); taken as pages are read
-CACHE_MIB = 128
+#: page cache per connection: the indexes of a ~1M-edge estate fit (the 2 MiB default thrashes
+#: from ~100k edges on, and at ~1M edges 128 MiB makes a 2-hop read a third slower); taken as pages are read
+CACHE_MIB = 256
+#: the page cache while a bulk load writes (``SqliteGraphStore.bulk_load``): an ingest's lookups cost
+#: the same CPU with it, and its memory stays flat once the cache is full, however much it writes
+BULK_CACHE_MIB = 64
 #: no memory map: mapped pages would count in the process's memory up to this size, and at ~1M
-#: edges reading through the page cache costs no more CPU
+#: edges reading through the page cache costs the same
 MMAP_MIB = 0
 #: the write-ahead log is copied into the database (and synced) once it holds this many
 #: pages, 64 MiB (the default 1000 syncs after nearly every bulk batch: a batch of new edges

@@ -25,6 +25,8 @@ from graph.sqlite_cache import NODE_CACHE_SIZE, NodeCache
 from graph.sqlite_read import nodes_by_rid, reach
 from graph.sqlite_read_edges import decode_edges, incident_sql
 from graph.sqlite_schema import (
+    BULK_CACHE_MIB,
+    CACHE_MIB,
     DDL,
     EDGE_BY_ID,
     EDGE_FROM,
@@ -109,6 +111,17 @@ class SqliteGraphStore(TraversalMixin):
                 self._conn.execute("ROLLBACK")
                 raise
             self._conn.execute("COMMIT")
+
+    @contextmanager
+    def bulk_load(self) -> Iterator[None]:
+        """A smaller page cache while an ingest writes (``BULK_CACHE_MIB``), the usual one after it."""
+        with self._lock:
+            self._conn.execute(f"PRAGMA cache_size=-{BULK_CACHE_MIB * 1024}")
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._conn.execute(f"PRAGMA cache_size=-{CACHE_MIB * 1024}")
 
     # reads ---------------------------------------------------------------------------
     def _query(self, sql: str, params: Any = ()) -> list[Any]:

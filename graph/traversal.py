@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Collection, Iterable
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime
 from typing import Protocol, TypeVar
 
@@ -72,6 +72,10 @@ class TraversalMixin:
     # primitives a backend provides -------------------------------------------
     def batch(self) -> AbstractContextManager[WriteBatch]:
         raise NotImplementedError
+
+    def bulk_load(self) -> AbstractContextManager[None]:
+        """Nothing to change by default (see :meth:`graph.store.GraphStore.bulk_load`)."""
+        return nullcontext()
 
     def incident_edges(
         self,

@@ -199,8 +199,9 @@ class Ingester:
             pending = self.collect(paths)
             if on_plan:
                 on_plan(len(pending))
-            for report in self._ingest_all(pending):
-                self._finish(report)
+            with self.store.bulk_load():
+                for report in self._ingest_all(pending):
+                    self._finish(report)
             self.report.unresolved_references = self.resolver.unresolved
             self._record_run("finished")
         except BaseException:

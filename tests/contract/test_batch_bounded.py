@@ -79,3 +79,14 @@ def test_an_invalid_record_met_past_the_bound_writes_nothing(graph_store: GraphS
         graph_store.upsert_nodes(records())
 
     assert list(graph_store.iter_nodes(include_retired=True)) == []
+
+
+def test_writes_and_reads_inside_a_bulk_load_work_as_usual(graph_store: GraphStore) -> None:
+    with graph_store.bulk_load():
+        with graph_store.batch() as batch:
+            batch.upsert_nodes(services("hub", *LEAVES[:3]))
+            batch.upsert_edges([dep("hub", k) for k in LEAVES[:3]])
+        assert graph_store.counts() == Counts(nodes={"Service": 4}, relationships={"DEPENDS_ON": 3})
+
+    assert hops(graph_store.neighbours("service:hub")) == [(f"service:{k}", 1) for k in LEAVES[:3]]
+    assert graph_store.upsert_nodes(services("after")) == stats(created=1)
