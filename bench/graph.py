@@ -47,7 +47,7 @@ from neo4j.exceptions import DriverError, Neo4jError
 from bench.estate import SIZES
 from bench.measure import QUERIES, LoadResult, ServerCpu, load, no_server, peak_rss_mib, sample_queries, time_queries
 from bench.neo4j_server import Neo4jServer, server_rss_mib, wipe
-from bench.report import RunResult, cpu_name, load_table, query_table, section, targets_table, write_section
+from bench.report import RunResult, command_line, cpu_name, load_table, query_table, section, targets_table, write_section
 from graph.errors import VidyaError
 from graph.factory import BACKENDS, GraphConfig, open_store
 from graph.sqlite_schema import CACHE_MIB, MMAP_MIB, PAGE_SIZE, SCHEMA_VERSION, WAL_CHECKPOINT_PAGES
@@ -287,7 +287,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.quick:
         args.samples, args.warmup, args.neo4j_warmup = min(args.samples, 20), min(args.warmup, 3), False
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # unwind, so a dev server we started is stopped
-    command = ".venv/bin/python " + shlex.join(["bench/graph.py", *(argv if argv is not None else sys.argv[1:])])
+    command = command_line("bench/graph.py", argv if argv is not None else sys.argv[1:])
     merged = [RunResult.from_json(d) for path in args.merge for d in json.loads(path.read_text(encoding="utf-8"))]
     measured, failures = _measure(backends, sizes, args, command)
     results = _ordered(merged + measured)

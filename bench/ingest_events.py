@@ -824,7 +824,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = [row for run in runs for row in run.rows]
     print("\n" + "\n\n".join([targets_table(rows, sizes), runs_table(rows), memory_table(rows), reading_table(rows)]))
     log(f"total wall time {time.monotonic() - STARTED:,.0f} s")
-    command = ".venv/bin/python bench/ingest_events.py " + shlex.join(argv if argv is not None else sys.argv[1:])
+    command = report.command_line("bench/ingest_events.py", argv if argv is not None else sys.argv[1:])
     out = args.out or (None if args.quick else DEFAULT_OUT)
     if out is not None and not args.no_write:
         report.write_section(out, section(args, rows, sizes, runs, command.strip()), START, END)

@@ -23,7 +23,11 @@ import neo4j
 
 ROOT = Path(__file__).resolve().parents[1]
 LAUNCHER = ROOT / "tools" / "neo4j-dev" / "neo4j_dev.py"
-WIPE = "MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS"
+# relationships first: a hub node's DETACH DELETE in one inner transaction can outgrow the memory pool
+WIPE = (
+    "MATCH ()-[r]->() CALL (r) { DELETE r } IN TRANSACTIONS OF 10000 ROWS",
+    "MATCH (n) CALL (n) { DELETE n } IN TRANSACTIONS OF 10000 ROWS",
+)
 
 
 def load_launcher() -> ModuleType:
@@ -40,7 +44,8 @@ def wipe(uri: str) -> None:
     """Delete every node and relationship (indexes and constraints stay)."""
     with neo4j.GraphDatabase.driver(uri, auth=None) as driver, driver.session() as session:
         # CALL ... IN TRANSACTIONS needs an auto-commit transaction, hence session.run
-        session.run(WIPE).consume()
+        for statement in WIPE:
+            session.run(statement).consume()
 
 
 def server_rss_mib(pid: int | None) -> float | None:

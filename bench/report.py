@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import platform
 import re
+import shlex
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -282,6 +283,23 @@ def section(results: list[RunResult], machine: str, commands: list[str], notes: 
         )
         + "\n"
     )
+
+
+LOCAL_OPTIONS = ("--json", "--out", "--workdir", "--merge")  # where files go on the machine that ran it
+
+
+def command_line(script: str, argv: Sequence[str]) -> str:
+    """The command that reproduces a run, without the options that only name local files."""
+    kept: list[str] = []
+    skip = False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg in LOCAL_OPTIONS:
+            skip = True
+        elif not arg.startswith(tuple(f"{o}=" for o in LOCAL_OPTIONS)):
+            kept.append(arg)
+    return ".venv/bin/python " + shlex.join([script, *kept])
 
 
 def write_section(path: Path, text: str, start: str = START, end: str = END) -> None:
