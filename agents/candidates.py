@@ -7,21 +7,23 @@
 * every traffic alert (a shift at the edge) on the neighbourhood.
 
 For each, the path to the symptom is traced along ``DEPENDS_ON`` (the shortest
-path whose alerts best follow causal order), and competing explanations are
-noted: a deeper dependency that alerted first, a change just before a
-dependency's alert.
+path whose alerts best follow causal order), the entities its failure would
+reach are listed with their alerts (its *cone*, :mod:`agents.propagation`),
+and competing explanations are noted: a deeper dependency that alerted first,
+a change just before a dependency's alert.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import pairwise
 
 from agents.changes import describe_change
 from agents.clues import named_by
 from agents.config import DiagnosisConfig
+from agents.propagation import Cone, Member, change_starts
 from agents.records import AlertEvidence, AlertRole, Anomaly, Candidate, CandidateKind, Evidence, PathStep, short_name
 from agents.timeline import AlertEvent, ChangeEvent, Timeline, same_environment
 from agents.topology import Topology
@@ -35,23 +37,17 @@ class Suspect:
     change: ChangeEvent | None = None
     #: the alert that shows a dependency failing or a traffic shift
     alert: AlertEvent | None = None
-    corroborating: list[AlertEvidence] = field(default_factory=list)
-    silent_nodes: int = 0
-    out_of_order: int = 0
     explained_by: AlertEvidence | None = None
     explained_by_change: bool = False
     induced_by: ChangeEvent | None = None
-    alerting_callers: int = 0
-    callers: int = 0
     #: a failing dependency's own change from before the window (a slow burn)
     changed_earlier: ChangeEvent | None = None
     #: a change on a dependency below a failing dependency shortly before its alert (that stayed silent)
     deeper_change: ChangeEvent | None = None
     #: this change was read back from before the window because its entity now fails (a slow-burn candidate)
     slow_burn: bool = False
-    #: callers of the candidate's entity off its path to the symptom that alerted after the cause / stayed silent
-    #: (``None``: its callers were not read)
-    spread: tuple[tuple[str, ...], int] | None = None
+    #: what the candidate's failure would reach and what was seen of it (``None``: not judged)
+    cone: Cone | None = None
     #: the candidate's entity was still alerting at detection (``None``: it did not alert)
     still_firing: bool | None = None
     #: how many different alerts (by name) the candidate's entity raised from its first alert to detection
@@ -62,8 +58,6 @@ class Suspect:
     rival_named: bool = False
     #: its entity's alerts after it name no change on it, while alerts here do name changes (a change only)
     unnamed: bool = False
-    #: entities depending on the candidate's entity two or more hops up, off its path, that alerted after the cause
-    reach: tuple[str, ...] = ()
 
     @property
     def kind(self) -> CandidateKind:
@@ -108,16 +102,16 @@ def _evidence_alert(alert: AlertEvent, role: AlertRole, in_order: bool = True) -
 
 def _trace(ctx: _Context, suspect: Suspect, entity: str, since: datetime, own_alert_is_cause: bool) -> None:
     """Pick the shortest path to the symptom whose alerts best follow causal order; fill the evidence."""
-    best: tuple[tuple[int, int], list[str], list[AlertEvidence], int, int] | None = None
+    best: tuple[tuple[int, int], list[str], list[AlertEvidence]] | None = None
     for path in ctx.topo.shortest_paths(entity):
-        alerts, silent, disorder, last = [], 0, 0, since - ctx.skew
+        alerts, disorder, last = [], 0, since - ctx.skew
         for index, node in enumerate(path[:-1]):
             if index == 0 and own_alert_is_cause:
                 continue
             alert = ctx.timeline.first_alert(node, since - ctx.skew, ctx.symptoms_until)
             if alert is None:
-                silent += 1
-            elif alert.at >= last - ctx.skew:
+                continue
+            if alert.at >= last - ctx.skew:
                 alerts.append(_evidence_alert(alert, "cause" if index == 0 else "path"))
                 last = alert.at
             else:
@@ -125,11 +119,10 @@ def _trace(ctx: _Context, suspect: Suspect, entity: str, since: datetime, own_al
                 disorder += 1
         rank = (len(alerts) - disorder, -disorder)
         if best is None or rank > best[0]:
-            best = (rank, path, alerts, silent, disorder)
+            best = (rank, path, alerts)
     if best is None:
         return
-    _, path, alerts, silent, disorder = best
-    suspect.corroborating, suspect.silent_nodes, suspect.out_of_order = alerts, silent, disorder
+    _, path, alerts = best
     ev = suspect.evidence
     ev.path_nodes = path
     ev.path = [_step(ctx.topo, a, b) for a, b in pairwise(path)]
@@ -142,34 +135,31 @@ def _trace(ctx: _Context, suspect: Suspect, entity: str, since: datetime, own_al
     ev.first_symptom_at = min(t for t in times if t >= since - ctx.skew) if times else ctx.detected
 
 
-def _spread(ctx: _Context, suspect: Suspect, entity: str, since: datetime) -> None:
-    """How many callers of ``entity`` off the path alerted after ``since`` (a failure hurts its callers)."""
-    if entity not in ctx.topo.loaded_callers:
-        return
-    others = ctx.topo.callers.get(entity, set()) - set(suspect.evidence.path_nodes) - {ctx.topo.root}
-    alerting = tuple(
-        c for c in sorted(others)
-        if any(not a.traffic for a in ctx.timeline.alerts_on(c, since - ctx.skew, ctx.symptoms_until))
-    )
-    # a caller stays silent for a while after its dependency fails: silence says something only with time to spread.
-    # The entity failed from its first alert, else from the cause; the anomalous entity at the latest when detected.
-    own = [a.at for a in ctx.timeline.alerts_on(entity, since - ctx.skew, ctx.detected) if not a.traffic]
-    failing_since = min(own, default=ctx.detected if entity == ctx.topo.root else since)
-    waited = (ctx.detected - failing_since).total_seconds() / 60 >= ctx.config.weights.spread_min_minutes
-    suspect.spread = (alerting, len(others) - len(alerting) if waited else 0)
+def _cone(ctx: _Context, suspect: Suspect, entity: str, starts: Sequence[tuple[datetime, float]], *,
+          up: bool = True, own_alert: bool = False) -> None:
+    """What the candidate's failure would reach (see :mod:`agents.propagation`) and what was seen of it.
 
-
-def _reach(ctx: _Context, suspect: Suspect, entity: str, since: datetime) -> None:
-    """Callers of callers (off the path) that alerted after ``since``: a failure spreads past its direct callers.
-
-    Path alerts and direct callers already count as corroboration and spread, so only the rest counts here.
+    The path to the anomalous entity fails for sure; the rest of the cone by ``propagation_spread`` per hop off
+    the path. The anomalous entity itself is left out: the page is what is being explained.
     """
-    counted = set(suspect.evidence.path_nodes) | ctx.topo.callers.get(entity, set()) | {ctx.topo.root, entity}
-    further = ctx.topo.callers_of(entity) - counted
-    suspect.reach = tuple(
-        e for e in sorted(further)
-        if any(not a.traffic for a in ctx.timeline.alerts_on(e, since - ctx.skew, ctx.detected))
-    )
+    weights = ctx.config.weights
+    path = suspect.evidence.path_nodes or [entity]
+    reach = ctx.topo.cone(entity, path, weights.propagation_max_hops, up=up)
+    reach.update({node: (index, 0) for index, node in enumerate(path[1:-1], start=1)})
+    members = []
+    for node, (hops, off) in sorted(reach.items()):
+        if node == ctx.topo.root:
+            continue
+        alerts = [a for a in ctx.timeline.alerts_on(node, ctx.timeline.start, ctx.symptoms_until) if not a.traffic]
+        alerts.sort(key=lambda a: (a.at, a.node.id))
+        members.append(Member(node, hops, weights.propagation_spread**off, tuple(alerts)))
+    suspect.cone = Cone(tuple(members), tuple(starts), ctx.symptoms_until, own_alert)
+
+
+def _symptom_at(ctx: _Context) -> datetime:
+    """When the anomalous entity first alerted (not traffic) in the window, else detection."""
+    own = [a.at for a in ctx.timeline.alerts_on(ctx.topo.root, ctx.timeline.start, ctx.detected) if not a.traffic]
+    return min(own, default=ctx.detected)
 
 
 def _step(topo: Topology, a: str, b: str) -> PathStep:
@@ -211,13 +201,18 @@ def _change_suspect(
     candidate.evidence.cause_at, candidate.evidence.detected_at = change.at, ctx.detected
     suspect = Suspect(candidate, change=change, slow_burn=slow_burn)
     _trace(ctx, suspect, change.entity, change.at, own_alert_is_cause=False)
-    _spread(ctx, suspect, change.entity, change.at)
-    _reach(ctx, suspect, change.entity, change.at)
+    own = [a for a in ctx.timeline.alerts_on(change.entity, change.at - ctx.skew, ctx.detected) if not a.traffic]
+    first = min(own, key=lambda a: (a.at, a.node.id)) if own else None
+    # the failure began when its entity alerted; with no alert, in time to reach the anomalous entity when it did
+    weights = ctx.config.weights
+    starts = ((first.at, 1.0),) if first else change_starts(
+        change.at, _symptom_at(ctx), len(suspect.evidence.path_nodes) - 1, weights.change_delay, weights)
+    # the anomalous entity alerts whatever the cause: its page is what is being explained
+    _cone(ctx, suspect, change.entity, starts, own_alert=first is not None and change.entity != ctx.topo.root)
     until = candidate.evidence.first_symptom_at or ctx.detected
     _explained(ctx, suspect, change.entity, change.at, until)
-    own = [a for a in ctx.timeline.alerts_on(change.entity, change.at - ctx.skew, ctx.detected) if not a.traffic]
-    if own:
-        _persistence(ctx, suspect, min(own, key=lambda a: (a.at, a.node.id)))
+    if first is not None:
+        _persistence(ctx, suspect, first)
         others = [c for c in (*read_back, *ctx.timeline.changes_on(change.entity, ctx.detected))
                   if c.entity == change.entity and ctx.eligible(c)]
         suspect.named = named_by(change, own, later=others)
@@ -252,9 +247,10 @@ def _alert_suspect(ctx: _Context, kind: CandidateKind, alert: AlertEvent) -> Sus
     candidate.evidence.alerts.append(_evidence_alert(alert, "cause"))
     suspect = Suspect(candidate, alert=alert)
     _trace(ctx, suspect, alert.entity, alert.at, own_alert_is_cause=True)
+    # a failure travels to the callers; a traffic shift the way it reached the anomalous entity
+    up = kind is CandidateKind.DEPENDENCY_FAILURE or alert.entity in ctx.topo.down
+    _cone(ctx, suspect, alert.entity, [(alert.at, 1.0)], up=up)
     if kind is CandidateKind.DEPENDENCY_FAILURE:
-        _spread(ctx, suspect, alert.entity, alert.at)
-        _reach(ctx, suspect, alert.entity, alert.at)
         _explained(ctx, suspect, alert.entity, alert.at, alert.at)
         _induced(ctx, suspect, alert)
         _persistence(ctx, suspect, alert)
@@ -332,18 +328,19 @@ def _silent_suspects(ctx: _Context, alerted: set[str]) -> list[Suspect]:
         callers = ctx.topo.callers.get(entity, set())
         alerting = {c for c in callers if c == ctx.topo.root or _unexplained_alert(ctx, c)}
         if len(alerting) >= ctx.config.weights.min_alerting_callers:
-            found.append((len(alerting), len(alerting) / len(callers), -ctx.topo.down[entity], entity, alerting, callers))
+            found.append((len(alerting), len(alerting) / len(callers), -ctx.topo.down[entity], entity, alerting))
     found.sort(reverse=True)
     out: list[Suspect] = []
-    for count, _, _, entity, alerting, callers in found[: ctx.config.weights.max_silent_candidates]:
+    for *_, entity, alerting in found[: ctx.config.weights.max_silent_candidates]:
         candidate = Candidate(CandidateKind.DEPENDENCY_FAILURE, entity, entity, f"{short_name(entity)} failing silently")
         candidate.evidence.detected_at = ctx.detected
-        suspect = Suspect(candidate, alerting_callers=count, callers=len(callers))
+        suspect = Suspect(candidate)
         first = [a for c in sorted(alerting) if (a := ctx.timeline.first_alert(c, ctx.timeline.start, ctx.detected))]
         since = min([a.at for a in first], default=ctx.detected)
         candidate.at = candidate.evidence.cause_at = since
         _trace(ctx, suspect, entity, since, own_alert_is_cause=False)
-        _reach(ctx, suspect, entity, since)
+        # it failed about one hop's delay before its first caller alerted
+        _cone(ctx, suspect, entity, [(since - timedelta(minutes=ctx.config.weights.hop_delay_median_minutes), 1.0)])
         known = {a.alert_id for a in candidate.evidence.alerts}
         candidate.evidence.alerts.extend(_evidence_alert(a, "caller") for a in first if a.node.id not in known)
         out.append(suspect)

@@ -47,6 +47,18 @@ def _note(factor: Factor) -> str:
     return factor.note.partition("; LR ")[0]
 
 
+def _silent(candidate: Candidate) -> bool:
+    """A dependency failure seen only through its callers (it raised no alert of its own)."""
+    alerts = candidate.evidence.alerts
+    return candidate.kind is CandidateKind.DEPENDENCY_FAILURE and not any(a.role == "cause" for a in alerts)
+
+
+def _reached(candidate: Candidate) -> str:
+    """Which of the entities its failure would reach alerted after it, when any did and that counts for it."""
+    found = [f for f in candidate.evidence.factors if f.name == "propagation" and f.lr > 1 and f.value]
+    return _note(found[0]).partition(";")[0] if found else ""
+
+
 def _tail(candidate: Candidate) -> list[str]:
     ev, out = candidate.evidence, []
     earlier = [f for f in ev.factors if f.name == "explained_away" and f.value == "own earlier change"]
@@ -63,12 +75,9 @@ def _tail(candidate: Candidate) -> list[str]:
         out.append({"named": "An alert on it names this change.",
                     "another": "Its alerts name a change on it, not this one."}.get(
             str(named[0].value), "Its alerts after it name no change on it."))
-    spread = [f for f in ev.factors if f.name == "spread" and f.lr > 1]
-    if spread:
-        out.append(f"Its {_note(spread[0]).partition(';')[0]}.")
-    reach = [f for f in ev.factors if f.name == "reach"]
-    if reach:
-        out.append(f"Callers {_note(reach[0]).partition(';')[0]}.")
+    reached = _reached(candidate)
+    if reached and not _silent(candidate):
+        out.append(f"Beyond the page, {reached}.")
     learned = [f for f in ev.factors if f.name == "learned" and f.note and not f.note.startswith("0 ")]
     if learned:
         out.append(f"History: {_note(learned[0])}.")
@@ -85,8 +94,8 @@ def explain(candidate: Candidate, root: str) -> str:
         return "A cause not in the timeline: an event the graph does not hold, or something outside the window."
     entity = candidate.entity or root
     chain = _chain(ev.alerts, kind in (CandidateKind.DEPENDENCY_FAILURE, CandidateKind.TRAFFIC_SPIKE))
-    if kind is CandidateKind.DEPENDENCY_FAILURE and not any(a.role == "cause" for a in ev.alerts):
-        note = next((f.note for f in ev.factors if f.name == "triangulation"), "its callers alerted")
+    if _silent(candidate):
+        note = _reached(candidate) or "its callers alerted"
         head = f"{short_name(entity)} did not alert, but {note}: a silent failure {_where(ev, entity, root)}."
     elif kind in (CandidateKind.DEPENDENCY_FAILURE, CandidateKind.TRAFFIC_SPIKE):
         what = "failing with no change of its own in the window" if kind is CandidateKind.DEPENDENCY_FAILURE \

@@ -54,31 +54,25 @@ Features
     (``self_lr``), on something it transitively depends on (``downstream_lr`` by
     hops) or on a caller (``upstream_lr``: callers can hurt a callee, by load or
     bad requests, but less often). Traffic propagates both ways (``traffic_lr``).
-``corroboration``
-    Alerts along the path between the candidate and the symptom that fired in
-    causal order (the candidate's side first, each after the cause): each
-    multiplies by ``corroborating_alert_lr[severity]``; a node on the path that
-    stayed silent by ``silent_node_lr``; an alert out of order by
-    ``out_of_order_lr``.
-``spread`` (changes, dependency failures)
-    A failure hurts every caller, not only the one on the path to the symptom:
-    each other caller of the candidate's entity (off its path, wherever it sits
-    in the estate) that alerted after the cause multiplies by
-    ``spread_alert_lr``, each that stayed silent by ``spread_silent_lr``; the
-    product is clamped to ``spread_lr_range``. An unrelated change or a lone
-    decoy alert leaves its other callers quiet; a real failure of a shared
-    component shows up in several of them. Silent callers count only when the
-    entity had been failing (since its first alert, else the cause) for
-    ``spread_min_minutes`` before detection: the anomalous entity's callers
-    have had no time to notice it.
-``reach`` (changes, dependency failures)
-    A failure spreads further than its direct callers: each entity that
-    depends on the candidate's entity two or more hops up (its callers'
-    callers, off the path to the symptom; the neighbourhood's edges and the
-    callers already read) and alerted after the cause multiplies by
-    ``reach_alert_lr``, at most ``reach_max_lr`` in all. A decoy alert or an
-    unrelated change explains only the alerts on its own path; the real
-    cause also explains the alerts of the other branches it took down.
+``propagation`` (every candidate but ``unknown``)
+    The likelihood ratio of the whole alert pattern on the entities the
+    candidate's failure would reach (its cone: what depends on its entity within
+    ``propagation_max_hops``; for a traffic shift, the way it reached the
+    anomalous entity) under "this candidate is the cause" against noise, from
+    the explicit model of :mod:`agents.propagation`: the path to the symptom
+    fails, each other dependant with ``propagation_spread`` per hop, a failing
+    entity alerts with ``propagation_alert`` a log-normal delay per hop
+    (``hop_delay_median_minutes``, ``hop_delay_sigma``) after its dependency,
+    and noise alerts with ``propagation_noise`` in the reference window (or
+    the alert's base rate, when it is known and higher). Each cone member that
+    alerted in time multiplies by ``(P(fail)·a·density + noise) / noise`` (at
+    most ``propagation_member_max_lr``), each that stayed silent by
+    ``1 − P(fail)·a·P(it would have alerted by now)``; entities outside the cone
+    cancel. A change whose own entity alerted after it also gets ``a / r``
+    (not one on the anomalous entity: its alert is the page being explained).
+    So the cause gains from every branch it took down, and a decoy's cone counts
+    its silent members against it. The product is clamped to
+    ``propagation_lr_range``.
 ``explained_away``
     A dependency below the candidate, off its path, alerted between the cause
     and the first symptom: the symptom more likely started there.
@@ -133,9 +127,6 @@ Features
     ``alert_reference_days`` (``p0``). ``LR = min(1, p0 / p)``, floored at
     ``alert_base_rate_min_lr``: a chronic alert (every few hours) is worth a
     tenth of a rare one; an alert that rarely fires is not boosted.
-``triangulation`` (silent dependencies)
-    Several callers of one dependency alerted while it stayed silent:
-    ``LR = alerting callers x (alerting callers / all callers)``.
 ``similar_incidents``
     Past incidents whose symptoms resemble this one (Jaccard of the affected
     entities, at least ``same_entity_similarity`` when the same entity was
@@ -161,33 +152,26 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from agents.candidates import Suspect
 from agents.changes import change_size, semver_step
 from agents.config import DelayKernel, Weights
 from agents.history import History, alert_name
+from agents.propagation import Cone, Member, kernel_density, propagation_lr
 from agents.records import Candidate, CandidateKind, Factor, SimilarIncident, short_name
 from agents.scoring_calibration import calibrate
 from agents.scoring_weights import weigh
 from graph.schema import NodeLabel, label_of
 
-MODEL_VERSION = "naive-bayes-1"
+MODEL_VERSION = "naive-bayes-2"  # 2: the propagation likelihood replaced corroboration, spread, reach, triangulation
 MAX_SIMILAR = 3
-
-
-def lognormal_pdf(x: float, median: float, sigma: float) -> float:
-    if x <= 0:
-        return 0.0
-    z = (math.log(x) - math.log(median)) / sigma
-    return math.exp(-0.5 * z * z) / (x * sigma * math.sqrt(2 * math.pi))
 
 
 def delay_lr(minutes: float, kernel: DelayKernel, reference_minutes: float) -> float:
     """Density of the delay under the kernel over the uniform density of the reference window."""
     x = max(minutes, 0.1)
-    density = (1 - kernel.slow_weight) * lognormal_pdf(x, kernel.median_minutes, kernel.sigma)
-    density += kernel.slow_weight * lognormal_pdf(x, kernel.slow_median_minutes, kernel.slow_sigma)
+    density = kernel_density(x, kernel)
     return min(kernel.max_lr, max(kernel.min_lr, density * reference_minutes))
 
 
@@ -239,11 +223,9 @@ class Scorer:
         if suspect.change is not None:
             out.append(self.size(suspect))
             out.append(self.learned(suspect, prior.lr))
-        out += [self.timing(suspect), self.topology(suspect), self.corroboration(suspect)]
-        if suspect.spread is not None:
-            out.append(self.spread(suspect.spread))
-        if suspect.reach:
-            out.append(self.reach(suspect.reach))
+        out += [self.timing(suspect), self.topology(suspect)]
+        if suspect.cone is not None:
+            out.append(self.propagation(suspect.cone))
         if suspect.explained_by is not None:
             by_change = suspect.explained_by_change
             lr = self.w.explained_by_change_lr if by_change else self.w.explained_by_alert_lr
@@ -268,10 +250,6 @@ class Scorer:
             severity = suspect.alert.severity or "unknown"
             out.append(Factor("severity", severity, self.w.severity_lr.get(severity, 1.0)))
             out.append(self.base_rate(suspect))
-        if suspect.kind is CandidateKind.DEPENDENCY_FAILURE and suspect.alert is None:
-            share = suspect.alerting_callers / max(suspect.callers, 1)
-            note = f"{suspect.alerting_callers} of {suspect.callers} callers alerted"
-            out.append(Factor("triangulation", share, suspect.alerting_callers * share, note))
         out.append(self.similar(suspect))
         return out
 
@@ -361,26 +339,28 @@ class Scorer:
             return Factor("named", "another", self.w.rival_named_lr, "its entity's alerts name a change on it, not this")
         return Factor("named", "unnamed", self.w.unnamed_lr, "its entity alerted after it; no alert names it")
 
-    def corroboration(self, suspect: Suspect) -> Factor:
-        lr, in_order = 1.0, [a for a in suspect.corroborating if a.in_order]
-        for alert in in_order:
-            lr *= self.w.corroborating_alert_lr.get(alert.severity or "", 1.5)
-        lr *= self.w.silent_node_lr ** suspect.silent_nodes * self.w.out_of_order_lr ** suspect.out_of_order
-        note = f"{len(in_order)} alert(s) in causal order, {suspect.silent_nodes} silent node(s) on the path"
-        return Factor("corroboration", float(len(in_order)), lr, note)
+    def propagation(self, cone: Cone) -> Factor:
+        lr = propagation_lr(cone, self.w, self._noise)
+        low, high = self.w.propagation_lr_range
+        earliest = min(t0 for t0, _ in cone.starts)
+        skew = timedelta(seconds=self.w.clock_skew_seconds)
+        alerted = [m for m in cone.members if any(a.at >= earliest - skew for a in m.alerts)]
+        silent = [m for m in cone.members if m not in alerted]
+        on_path = sum(1 for m in silent if m.fails == 1)
+        names = ", ".join(short_name(m.entity) for m in alerted) or "none"
+        note = (f"{len(alerted)} of {len(cone.members)} entities it reaches alerted after it ({names}); "
+                f"{len(silent)} stayed silent, {on_path} of them on its path")
+        return Factor("propagation", float(len(alerted)), min(high, max(low, lr)), note)
 
-    def spread(self, counts: tuple[tuple[str, ...], int]) -> Factor:
-        alerting, silent = counts
-        low, high = self.w.spread_lr_range
-        lr = min(high, max(low, self.w.spread_alert_lr ** len(alerting) * self.w.spread_silent_lr**silent))
-        names = ", ".join(short_name(e) for e in alerting) or "none"
-        note = f"other callers alerted after it: {names}; {silent} stayed silent"
-        return Factor("spread", float(len(alerting)), lr, note)
-
-    def reach(self, alerting: tuple[str, ...]) -> Factor:
-        lr = min(self.w.reach_max_lr, self.w.reach_alert_lr ** len(alerting))
-        note = "further up, alerted after it: " + ", ".join(short_name(e) for e in alerting)
-        return Factor("reach", float(len(alerting)), lr, note)
+    def _noise(self, member: Member) -> float:
+        """The chance ``member`` alerts in the reference window by itself: at least its alerts' base rates."""
+        chance = self.w.propagation_noise
+        if member.entity in self.history.alerts_counted:
+            span = max(self.history.alert_span.total_seconds() / 60, self.w.timing_reference_minutes)
+            for alert in member.alerts:
+                firings = self.history.alert_firings(alert_name(alert.node), member.entity)
+                chance = max(chance, 1 - math.exp(-firings * self.w.timing_reference_minutes / span))
+        return chance
 
     def similar(self, suspect: Suspect) -> Factor:
         candidate = suspect.candidate

@@ -1,8 +1,8 @@
 """Fitted feature weights: the scoring model as a log-linear model over its own documented features.
 
 The naive-Bayes model multiplies one likelihood ratio per feature. Features
-are correlated (an alert on the path raises corroboration, spread and
-persistence at once), and hand-set ratios were tuned a few misses at a time,
+are correlated (an alert on the candidate's entity raises propagation,
+persistence and named at once), and hand-set ratios were tuned a few misses at a time,
 so each feature's log ratio gets a weight: ``log score = Σ w_f · log LR_f``.
 With every weight 1 this is the naive-Bayes model itself. The weights are
 fitted by maximising the probability of the labelled cause among each

@@ -12,7 +12,7 @@ propagate up to the symptom); walking it *in* finds its callers (``up``)::
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Collection, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -81,9 +81,16 @@ class Topology:
         """Everything ``node`` depends on (transitively) among the edges met."""
         return _closure(node, self.callees)
 
-    def callers_of(self, node: str) -> set[str]:
-        """Everything that (transitively) depends on ``node`` among the edges met."""
-        return _closure(node, self.callers)
+    def cone(self, node: str, path: Sequence[str], max_hops: int, *, up: bool = True) -> dict[str, tuple[int, int]]:
+        """What a failure of ``node`` can reach: entity -> (hops from ``node``, hops from the nearest of ``path``).
+
+        ``up``: what depends on ``node`` (a failure travels to the callers); otherwise what it depends on (a
+        traffic shift travels to what it calls). Within ``max_hops`` of ``node``, among the edges met.
+        """
+        step = self.callers if up else self.callees
+        hops = _distances([node], step, max_hops)
+        off = _distances(path, step, max_hops)
+        return {e: (h, off.get(e, h)) for e, h in hops.items() if e != node}
 
     def edge_between(self, a: str, b: str) -> Edge | None:
         """The DEPENDS_ON edge joining ``a`` and ``b`` in either direction."""
@@ -98,6 +105,16 @@ def _closure(node: str, step: dict[str, set[str]]) -> set[str]:
         nxt = [c for n in frontier for c in step.get(n, ()) if c not in seen and c != node]
         seen.update(nxt)
         frontier = nxt
+    return seen
+
+
+def _distances(sources: Iterable[str], step: dict[str, set[str]], max_hops: int) -> dict[str, int]:
+    """Hops from the nearest of ``sources`` (0 for themselves) along ``step``, up to ``max_hops``."""
+    seen = dict.fromkeys(sources, 0)
+    frontier = list(seen)
+    for hops in range(1, max_hops + 1):
+        frontier = list(dict.fromkeys(n for here in frontier for n in sorted(step.get(here, ())) if n not in seen))
+        seen.update(dict.fromkeys(frontier, hops))
     return seen
 
 

@@ -57,37 +57,55 @@ def test_alerts_in_causal_order_along_the_path_corroborate_a_deeper_change(graph
     assert result.top.evidence.path_nodes == [res("payments-db"), svc("payments"), svc("checkout")]
 
 
-def test_other_callers_alerting_after_a_change_corroborate_it_and_their_silence_weighs_against(
+def propagation(diagnosis: Diagnosis, node_id: str) -> tuple[float | str, float, str]:
+    candidate = next(c for c in diagnosis.candidates if c.node_id == node_id)
+    return next((f.value, f.lr, f.note) for f in candidate.evidence.factors if f.name == "propagation")
+
+
+def test_entities_a_change_reaches_alerting_after_it_speak_for_it_and_their_silence_against(
     graph_store: GraphStore,
 ) -> None:
     shop().change("config:c-db", res("payments-db"), 10).change("deploy:d-cart", svc("cart"), 10).write(graph_store)
     before = diagnose(graph_store, CHECKOUT, save=False)
-    quiet = next(c for c in before.candidates if c.node_id == "config:c-db")
-    assert [(f.value, f.lr < 1) for f in quiet.evidence.factors if f.name == "spread"] == [(0.0, True)]
-    Builder().alert("led", "LedgerErrors", svc("ledger"), 4).write(graph_store)
+    value, quiet, note = propagation(before, "config:c-db")
+    # payments (on its path), ledger (its other caller) and gateway (three hops up) stayed silent
+    assert value == 0.0 and quiet < 0.5 and "3 stayed silent, 1 of them on its path" in note
+    Builder().alert("led", "LedgerErrors", svc("ledger"), 4).alert("pay", "PaymentsErrors", svc("payments"), 3) \
+        .write(graph_store)
     after = diagnose(graph_store, CHECKOUT, save=False)
-    top = after.top
-    assert top.node_id == "config:c-db" and top.score > quiet.score
-    assert [(f.value, f.lr > 1) for f in top.evidence.factors if f.name == "spread"] == [(1.0, True)]
-    assert "other callers alerted after it: ledger" in top.explanation
+    value, loud, note = propagation(after, "config:c-db")
+    assert after.top.node_id == "config:c-db" and value == 2.0 and loud > 10 and "(ledger, payments)" in note
+    # cart's failure reaches no one that alerted: the same alerts say nothing for it
+    assert propagation(after, "deploy:d-cart")[0] == 0.0
 
 
-def test_callers_further_up_alerting_after_a_change_count_as_its_reach(graph_store: GraphStore) -> None:
-    # web calls gateway -> checkout -> payments -> payments-db: a failure of the database reaches web too
-    shop().change("config:c-db", res("payments-db"), 10).change("config:c-cart", svc("cart"), 10) \
-        .alert("web", "WebErrors", svc("web"), 4).write(graph_store)
+def test_a_changed_entity_s_own_alert_speaks_for_the_change_unless_it_is_the_page(graph_store: GraphStore) -> None:
+    shop().change("deploy:d-checkout", svc("checkout"), 6).alert("chk", "CheckoutHighLatency", svc("checkout"), 1) \
+        .change("deploy:d-pay", svc("payments"), 6).alert("pay", "PaymentsErrors", svc("payments"), 2) \
+        .write(graph_store)
     result = diagnose(graph_store, CHECKOUT, save=False)
-    db, cart = (next(c for c in result.candidates if c.node_id == i) for i in ("config:c-db", "config:c-cart"))
-    assert [(f.value, f.lr) for f in db.evidence.factors if f.name == "reach"] == [(1.0, preset().weights.reach_alert_lr)]
-    # web depends on cart as well: both explain its alert, so reach does not separate them
-    assert [f.value for f in cart.evidence.factors if f.name == "reach"] == [1.0]
-    assert "Callers further up, alerted after it: web." in db.explanation
+    weights = preset().weights
+    own = weights.propagation_alert / weights.propagation_noise
+    # checkout alerts whatever the cause (it is the page); payments alerting after its deploy is evidence
+    assert propagation(result, "deploy:d-checkout")[1] <= 1.0
+    assert propagation(result, "deploy:d-pay")[1] > 0.9 * own
 
 
-def test_an_alert_further_up_before_the_change_is_not_its_reach(graph_store: GraphStore) -> None:
-    shop().change("config:c-db", res("payments-db"), 10).alert("web", "WebErrors", svc("web"), 14).write(graph_store)
-    candidate = next(c for c in diagnose(graph_store, CHECKOUT, save=False).candidates if c.node_id == "config:c-db")
-    assert not [f for f in candidate.evidence.factors if f.name == "reach"]
+def test_an_alert_the_cause_reaches_before_the_cause_does_not_count(graph_store: GraphStore) -> None:
+    shop().change("config:c-db", res("payments-db"), 10).alert("led", "LedgerErrors", svc("ledger"), 14) \
+        .write(graph_store)
+    assert propagation(diagnose(graph_store, CHECKOUT, save=False), "config:c-db")[0] == 0.0
+
+
+def test_a_decoy_alert_explains_less_than_the_silent_dependency_below_the_alerting_branches(
+    graph_store: GraphStore,
+) -> None:
+    # payments-db fails silently; payments and ledger, its callers, alert; cart alerts by itself just before the page
+    shop().alert("pay", "PaymentsErrors", svc("payments"), 4).alert("led", "LedgerErrors", svc("ledger"), 4) \
+        .alert("cart", "CartErrors", svc("cart"), 2).write(graph_store)
+    result = diagnose(graph_store, CHECKOUT, save=False)
+    assert propagation(result, res("payments-db"))[1] > propagation(result, svc("cart"))[1]
+    assert result.top.node_id == res("payments-db")
 
 
 def test_a_dependency_down_with_no_change_is_a_dependency_failure(graph_store: GraphStore) -> None:
@@ -105,7 +123,10 @@ def test_a_silent_dependency_is_triangulated_from_its_alerting_callers(graph_sto
     silent = [c for c in result.candidates if c.node_id == res("payments-db")]
     assert silent and silent[0].kind is CandidateKind.DEPENDENCY_FAILURE and silent[0].rank == 1
     assert {a.name for a in silent[0].evidence.alerts if a.role == "caller"} == {"LedgerErrors", "PaymentsErrors"}
-    assert "2 of 2 callers alerted" in silent[0].explanation
+    # payments is the anomalous entity (the page being explained); ledger, the other caller, alerted too
+    assert "1 of 3 entities it reaches alerted after it (ledger)" in next(
+        f.note for f in silent[0].evidence.factors if f.name == "propagation")
+    assert silent[0].explanation.startswith("payments-db did not alert, but 1 of 3 entities it reaches alerted after it")
 
 
 def test_a_traffic_alert_at_the_edge_is_a_traffic_spike(graph_store: GraphStore) -> None:
@@ -113,6 +134,13 @@ def test_a_traffic_alert_at_the_edge_is_a_traffic_spike(graph_store: GraphStore)
     top = diagnose(graph_store, CHECKOUT, save=False).top
     assert (top.kind, top.node_id, top.source_event_id) == (CandidateKind.TRAFFIC_SPIKE, "alert:5p1ke", "5p1ke")
     assert top.evidence.direction == "upstream"
+
+
+def test_a_traffic_shift_reaches_what_lies_the_way_it_reached_the_page(graph_store: GraphStore) -> None:
+    # web calls gateway: a surge on gateway reached web through its callers, not through what gateway calls
+    shop().alert("5p1ke", "GatewayRequestRateSpike", svc("gateway"), 6, "warning").write(graph_store)
+    result = diagnose(graph_store, Anomaly(svc("web"), T), save=False)
+    assert propagation(result, "alert:5p1ke")[2].startswith("0 of 0 entities")
 
 
 def test_nothing_in_the_window_widens_it(graph_store: GraphStore) -> None:

@@ -1,10 +1,10 @@
-"""Alert evidence (base rates, persistence, spread) and change records, on small hand-built graphs (every backend)."""
+"""Alert evidence (base rates, persistence, propagation) and change records, on small hand-built graphs (every backend)."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from agents.config import preset
+from agents.config import Weights, preset
 from agents.diagnosis import diagnose
 from agents.history import History, load_alert_record, load_change_record, load_history
 from agents.records import Anomaly, Candidate, CandidateKind
@@ -119,6 +119,27 @@ def test_silent_callers_count_against_a_change_only_once_the_failure_had_time_to
     shop().change("deploy:on-db", res("payments-db"), 15).alert("db", "PaymentsDbErrors", res("payments-db"), 10) \
         .change("deploy:on-checkout", svc("checkout"), 5).write(graph_store)
     by_id = {c.node_id: c for c in diagnose(graph_store, CHECKOUT, save=False).candidates}
-    # ledger, the other caller of payments-db, stayed silent for 10 minutes; gateway had no time to notice checkout
-    assert factor(by_id["deploy:on-db"], "spread") == preset().weights.spread_silent_lr
-    assert factor(by_id["deploy:on-checkout"], "spread") == 1.0
+    weights = preset().weights
+    # payments and ledger, callers of payments-db, stayed silent for 10 minutes (its own alert counts a / r);
+    # gateway and web had next to no time to notice checkout failing
+    own = weights.propagation_alert / weights.propagation_noise
+    assert factor(by_id["deploy:on-db"], "propagation") < 0.5 * own
+    assert 0.8 < factor(by_id["deploy:on-checkout"], "propagation") <= 1.0
+
+
+def test_a_chronic_alert_in_a_change_s_cone_speaks_for_it_less(graph_store: GraphStore) -> None:
+    # payments, between the changed database and checkout, alerts with no change of its own (a failing dependency,
+    # so its alert record is read); the same alert firing every quarter hour for weeks (a chance of 0.36 to fire in
+    # a 30 min window over the 90 days of history, above the 0.2 of any entity) is noise more likely
+    uncapped = preset().model_copy(update={"weights": Weights(propagation_member_max_lr=1000.0)})
+
+    def propagation(chronic_history: bool) -> float:
+        builder = shop().change("config:c-db", res("payments-db"), 8).alert("pay", "PaymentsSlow", svc("payments"), 5)
+        if chronic_history:
+            chronic(builder, "PaymentsSlow", svc("payments"), 0.25, 20)
+        builder.write(graph_store)
+        result = diagnose(graph_store, CHECKOUT, uncapped, save=False)
+        return factor(next(c for c in result.candidates if c.node_id == "config:c-db"), "propagation")
+
+    rare = propagation(chronic_history=False)
+    assert propagation(chronic_history=True) < rare / 1.5
