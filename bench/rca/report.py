@@ -22,8 +22,8 @@ def _verdict(ok: bool) -> str:
 
 
 def _where(run: dict[str, Any]) -> str:
-    """The run's name in tables: preset, size, backend, and the diagnosis preset when not the default."""
-    where = f"{run['preset']}, {run['services']} services, {run['scenarios']} scenarios, {run['backend']}"
+    """The run's name in tables: preset, size, seed, backend, and the diagnosis preset when not the default."""
+    where = f"{run['preset']}, {run['services']} services, {run['scenarios']} scenarios, seed {run['seed']}, {run['backend']}"
     diagnosis = run.get("diagnosis_preset", "default")
     return where if diagnosis == "default" else f"{where}, diagnosis preset {diagnosis}"
 
@@ -101,7 +101,7 @@ def section(runs: list[dict[str, Any]], machine: list[str], reproduce: list[str]
         lines += [note, ""]
     for run in runs:
         diagnosis = run.get("diagnosis_preset", "default")
-        lines += [f"### {run['preset']}: {run['services']} services, {run['scenarios']} scenarios, "
+        lines += [f"### {run['preset']}: {run['services']} services, {run['scenarios']} scenarios, seed {run['seed']}, "
                   f"{run['events']:,} background events, {run['backend']}"
                   + ("" if diagnosis == "default" else f", diagnosis preset {diagnosis}"), "",
                   f"Ingest {run['ingest_s']:.1f} s; {_latency(run['summary']['agent'])}.",
