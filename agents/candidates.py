@@ -16,7 +16,7 @@ a change just before a dependency's alert.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from itertools import pairwise
 
@@ -74,6 +74,16 @@ class _Context:
     topo: Topology
     timeline: Timeline
     config: DiagnosisConfig
+    #: each entity's failure alerts in the window, in time order: every cone that holds the entity reads the same
+    _cone_alerts: dict[str, tuple[AlertEvent, ...]] = field(default_factory=dict, repr=False, compare=False)
+
+    def cone_alerts(self, entity: str) -> tuple[AlertEvent, ...]:
+        """``entity``'s alerts (not traffic) from the window's start to :attr:`symptoms_until`, in time order."""
+        found = self._cone_alerts.get(entity)
+        if found is None:
+            alerts = [a for a in self.timeline.alerts_on(entity, self.timeline.start, self.symptoms_until) if not a.traffic]
+            found = self._cone_alerts[entity] = tuple(sorted(alerts, key=lambda a: (a.at, a.node.id)))
+        return found
 
     @property
     def skew(self) -> timedelta:
@@ -150,9 +160,7 @@ def _cone(ctx: _Context, suspect: Suspect, entity: str, starts: Sequence[tuple[d
     for node, (hops, off) in sorted(reach.items()):
         if node == ctx.topo.root:
             continue
-        alerts = [a for a in ctx.timeline.alerts_on(node, ctx.timeline.start, ctx.symptoms_until) if not a.traffic]
-        alerts.sort(key=lambda a: (a.at, a.node.id))
-        members.append(Member(node, hops, weights.propagation_spread**off, tuple(alerts)))
+        members.append(Member(node, hops, weights.propagation_spread**off, ctx.cone_alerts(node)))
     suspect.cone = Cone(tuple(members), tuple(starts), ctx.symptoms_until, own_alert)
 
 

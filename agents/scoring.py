@@ -344,8 +344,9 @@ class Scorer:
         low, high = self.w.propagation_lr_range
         earliest = min(t0 for t0, _ in cone.starts)
         skew = timedelta(seconds=self.w.clock_skew_seconds)
-        alerted = [m for m in cone.members if any(a.at >= earliest - skew for a in m.alerts)]
-        silent = [m for m in cone.members if m not in alerted]
+        heard = [any(a.at >= earliest - skew for a in m.alerts) for m in cone.members]
+        alerted = [m for m, yes in zip(cone.members, heard, strict=True) if yes]
+        silent = [m for m, yes in zip(cone.members, heard, strict=True) if not yes]
         on_path = sum(1 for m in silent if m.fails == 1)
         names = ", ".join(short_name(m.entity) for m in alerted) or "none"
         note = (f"{len(alerted)} of {len(cone.members)} entities it reaches alerted after it ({names}); "
