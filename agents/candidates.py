@@ -2,8 +2,8 @@
 
 * every change on the neighbourhood made before detection, in the anomaly's environment;
 * every dependency that alerted with no change of its own before its alert (a *dependency failure*);
-* a dependency that did not alert but whose callers did, two or more of them (a *silent* failure,
-  triangulated);
+* a dependency that did not alert but whose callers did, two or more of them, not shortly after a change of
+  their own (a *silent* failure, triangulated);
 * every traffic alert (a shift at the edge) on the neighbourhood.
 
 For each, the path to the symptom is traced along ``DEPENDS_ON`` (the shortest
@@ -44,6 +44,8 @@ class Suspect:
     changed_earlier: ChangeEvent | None = None
     #: a change on a dependency below a failing dependency shortly before its alert (that stayed silent)
     deeper_change: ChangeEvent | None = None
+    #: a change's own entity's first alert after it (not on the anomalous entity): how its failure showed
+    own_alert: AlertEvent | None = None
     #: this change was read back from before the window because its entity now fails (a slow-burn candidate)
     slow_burn: bool = False
     #: what the candidate's failure would reach and what was seen of it (``None``: not judged)
@@ -220,6 +222,8 @@ def _change_suspect(
     until = candidate.evidence.first_symptom_at or ctx.detected
     _explained(ctx, suspect, change.entity, change.at, until)
     if first is not None:
+        if change.entity != ctx.topo.root:
+            suspect.own_alert = first
         _persistence(ctx, suspect, first)
         others = [c for c in (*read_back, *ctx.timeline.changes_on(change.entity, ctx.detected))
                   if c.entity == change.entity and ctx.eligible(c)]
@@ -263,7 +267,7 @@ def _alert_suspect(ctx: _Context, kind: CandidateKind, alert: AlertEvent) -> Sus
         _induced(ctx, suspect, alert)
         _persistence(ctx, suspect, alert)
         if suspect.explained_by is None:
-            _deeper_change(ctx, suspect, alert)
+            _deeper_change(ctx, suspect, alert.entity, alert.at)
     return suspect
 
 
@@ -294,11 +298,11 @@ def _induced(ctx: _Context, suspect: Suspect, alert: AlertEvent) -> None:
         suspect.induced_by = max(found, key=lambda c: (c.at, c.node.id))
 
 
-def _deeper_change(ctx: _Context, suspect: Suspect, alert: AlertEvent) -> None:
-    """A change below the failing dependency shortly before its alert: the failure may have started there."""
-    since = alert.at - timedelta(minutes=ctx.config.weights.induced_window_minutes)
+def _deeper_change(ctx: _Context, suspect: Suspect, entity: str, failed_at: datetime) -> None:
+    """A change below the failing dependency shortly before it failed: the failure may have started there."""
+    since = failed_at - timedelta(minutes=ctx.config.weights.induced_window_minutes)
     found = [
-        c for node in sorted(ctx.topo.dependencies_of(alert.entity)) for c in ctx.timeline.changes_on(node, alert.at)
+        c for node in sorted(ctx.topo.dependencies_of(entity)) for c in ctx.timeline.changes_on(node, failed_at)
         if ctx.eligible(c) and c.at >= since
     ]
     if found:
@@ -319,9 +323,15 @@ def _dependency_suspects(ctx: _Context) -> list[Suspect]:
 
 
 def _unexplained_alert(ctx: _Context, entity: str) -> bool:
-    """The entity alerted in the window, and not after a change of its own (which would explain the alert)."""
+    """The entity alerted in the window, and not shortly after a change of its own (which would explain the alert).
+
+    A change ``stale_change_minutes`` or more before the alert explains it only weakly (see :func:`stale_failures`).
+    """
     first = ctx.timeline.first_alert(entity, ctx.timeline.start, ctx.detected)
-    return first is not None and ctx.changed_before(entity, first.at) is None
+    if first is None:
+        return False
+    change = ctx.changed_before(entity, first.at)
+    return change is None or change.at <= first.at - timedelta(minutes=ctx.config.weights.stale_change_minutes)
 
 
 def _silent_suspects(ctx: _Context, alerted: set[str]) -> list[Suspect]:
@@ -349,6 +359,7 @@ def _silent_suspects(ctx: _Context, alerted: set[str]) -> list[Suspect]:
         _trace(ctx, suspect, entity, since, own_alert_is_cause=False)
         # it failed about one hop's delay before its first caller alerted
         _cone(ctx, suspect, entity, [(since - timedelta(minutes=ctx.config.weights.hop_delay_median_minutes), 1.0)])
+        _deeper_change(ctx, suspect, entity, since)
         known = {a.alert_id for a in candidate.evidence.alerts}
         candidate.evidence.alerts.extend(_evidence_alert(a, "caller") for a in first if a.node.id not in known)
         out.append(suspect)
@@ -373,8 +384,7 @@ def build_suspects(anomaly: Anomaly, topo: Topology, timeline: Timeline, config:
                 traffic[alert.node.id] = alert
     suspects += [_alert_suspect(ctx, CandidateKind.TRAFFIC_SPIKE, a) for _, a in sorted(traffic.items())]
     alerted = {a.entity for a in timeline.alerts if a.at <= anomaly.at}
-    suspects += _silent_suspects(ctx, alerted)
-    return suspects
+    return suspects + _silent_suspects(ctx, alerted)
 
 
 def stale_failures(anomaly: Anomaly, topo: Topology, timeline: Timeline, config: DiagnosisConfig) -> dict[str, AlertEvent]:

@@ -108,7 +108,7 @@ class Weights(BaseModel):
     learned_min_lr: float = 0.5
     # timing
     change_delay: DelayKernel = DelayKernel(
-        median_minutes=8, sigma=0.8, slow_median_minutes=90, slow_sigma=1.0, slow_weight=0.15
+        median_minutes=8, sigma=0.8, slow_median_minutes=150, slow_sigma=0.5, slow_weight=0.15
     )
     propagation_delay: DelayKernel = DelayKernel(
         median_minutes=3, sigma=1.0, slow_median_minutes=30, slow_sigma=1.0, slow_weight=0.1, max_lr=3.0
@@ -125,7 +125,7 @@ class Weights(BaseModel):
     clock_skew_seconds: float = 90.0
     # topology: distance (index 0 = one hop) and direction
     self_lr: float = 3.0
-    downstream_lr: tuple[float, ...] = (2.0, 1.2, 0.6, 0.3)
+    downstream_lr: tuple[float, ...] = (2.0, 1.2, 1.2, 0.6)
     upstream_lr: tuple[float, ...] = (0.4, 0.2, 0.1, 0.05)
     traffic_lr: tuple[float, ...] = (2.0, 1.2, 0.6, 0.3)
     # competing explanations

@@ -39,7 +39,7 @@ Features
     Time from the cause to the first symptom (the earliest alert on the path
     from the candidate to the anomalous entity, or detection). The density of a
     delay distribution (``change_delay``: a log-normal mixture, median 8 min with
-    a slow-burn component at 90 min) over the uniform density of the reference
+    a slow-burn component at 150 min) over the uniform density of the reference
     window. Dependency failures and traffic use ``propagation_delay`` (median 3
     min, one hop) on the mean delay per hop from their own alert to detection:
     a failure three hops down reaches the page in three steps. A
@@ -115,8 +115,10 @@ Features
     nothing). No extra read:
     labels and annotations are properties of the alert nodes the timeline
     holds.
-``severity`` (dependency failures, traffic)
-    The severity of the candidate's own alert (``severity_lr``).
+``severity`` (dependency failures, traffic; changes whose entity alerted after them)
+    The severity of the candidate's own alert (``severity_lr``); for a change, of its entity's first alert
+    after it (not on the anomalous entity, whose alert is the page): the failure shows there as a failing
+    dependency's does, so a change and its entity failing by itself (a slow burn) are judged alike.
 ``base_rate`` (dependency failures, traffic)
     How normal the candidate's alert is: its earlier firings (same alert name,
     same entity) in ``config.history`` before the longest window, leaving out
@@ -162,6 +164,7 @@ from agents.propagation import Cone, Member, kernel_density, propagation_lr
 from agents.records import Candidate, CandidateKind, Factor, SimilarIncident, short_name
 from agents.scoring_calibration import calibrate
 from agents.scoring_weights import weigh
+from agents.timeline import AlertEvent
 from graph.schema import NodeLabel, label_of
 
 MODEL_VERSION = "naive-bayes-2"  # 2: the propagation likelihood replaced corroboration, spread, reach, triangulation
@@ -247,13 +250,19 @@ class Scorer:
         if suspect.named or suspect.rival_named or suspect.unnamed:
             out.append(self.named(suspect))
         if suspect.alert is not None:
-            severity = suspect.alert.severity or "unknown"
-            out.append(Factor("severity", severity, self.w.severity_lr.get(severity, 1.0)))
+            out.append(self.severity(suspect.alert))
             out.append(self.base_rate(suspect))
+        elif suspect.own_alert is not None:
+            # a change's entity failing shows in its alert as a failing dependency's does
+            out.append(self.severity(suspect.own_alert))
         out.append(self.similar(suspect))
         return out
 
     # the features, one method each ------------------------------------------------------
+    def severity(self, alert: AlertEvent) -> Factor:
+        severity = alert.severity or "unknown"
+        return Factor("severity", severity, self.w.severity_lr.get(severity, 1.0))
+
     def prior(self, suspect: Suspect) -> Factor:
         kind, entity = suspect.kind, suspect.candidate.entity or ""
         if kind is CandidateKind.DEPENDENCY_FAILURE:
