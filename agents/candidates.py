@@ -317,15 +317,18 @@ def _dependency_suspects(ctx: _Context) -> list[Suspect]:
         if not alerts:
             continue
         first = min(alerts, key=lambda a: (a.at, a.node.id))
-        if ctx.changed_before(entity, first.at) is None:
+        change = ctx.changed_before(entity, first.at)
+        if change is None:
             out.append(_alert_suspect(ctx, CandidateKind.DEPENDENCY_FAILURE, first))
+
     return out
 
 
 def _unexplained_alert(ctx: _Context, entity: str) -> bool:
     """The entity alerted in the window, and not shortly after a change of its own (which would explain the alert).
 
-    A change ``stale_change_minutes`` or more before the alert explains it only weakly (see :func:`stale_failures`).
+    A change ``stale_change_minutes`` or more before the alert explains it only weakly (an older one, read back,
+    may be the slow burn behind it).
     """
     first = ctx.timeline.first_alert(entity, ctx.timeline.start, ctx.detected)
     if first is None:
@@ -387,39 +390,33 @@ def build_suspects(anomaly: Anomaly, topo: Topology, timeline: Timeline, config:
     return suspects + _silent_suspects(ctx, alerted)
 
 
-def stale_failures(anomaly: Anomaly, topo: Topology, timeline: Timeline, config: DiagnosisConfig) -> dict[str, AlertEvent]:
-    """Entities whose first alert came ``stale_change_minutes`` or more after their latest change in the window.
+def alerting_entities(anomaly: Anomaly, topo: Topology, timeline: Timeline) -> dict[str, AlertEvent]:
+    """The anomalous entity and every dependency that alerted (not traffic) in the window, with its first alert.
 
-    That change explains the alert only weakly; an older change may be the slow burn behind it. The anomalous
-    entity counts with no change in the window at all (a dependency that alerted with none is a candidate of its
-    own, and has its earlier changes read back that way).
+    Each has its earlier changes read back (:func:`slow_burn_suspects`): a change made hours before an entity
+    fails can be a slow burn, whatever changed on it since.
     """
-    ctx, out = _Context(anomaly, topo, timeline, config), {}
-    stale = timedelta(minutes=config.weights.stale_change_minutes)
+    out = {}
     for entity in sorted({topo.root, *topo.down}):
-        alerts = [a for a in timeline.alerts_on(entity, timeline.start, ctx.detected) if not a.traffic]
-        first = min(alerts, key=lambda a: (a.at, a.node.id)) if alerts else None
-        change = ctx.changed_before(entity, first.at) if first else None
-        if first is None:
-            continue
-        if (change.at <= first.at - stale) if change is not None else entity == topo.root:
-            out[entity] = first
+        alerts = [a for a in timeline.alerts_on(entity, timeline.start, anomaly.at) if not a.traffic]
+        if alerts:
+            out[entity] = min(alerts, key=lambda a: (a.at, a.node.id))
     return out
 
 
 def slow_burn_suspects(
     anomaly: Anomaly, topo: Topology, timeline: Timeline, config: DiagnosisConfig, suspects: list[Suspect],
-    earlier: list[ChangeEvent], stale: dict[str, AlertEvent],
+    earlier: list[ChangeEvent], alerting: dict[str, AlertEvent],
 ) -> list[Suspect]:
     """Changes from before the window on entities that now fail: candidates of their own (slow burns).
 
     The entities: failing dependencies, alerting or triangulated from their callers (whose candidate is
-    marked: it did change, just earlier), and ``stale`` ones (their change in the window came long before
-    their alert).
+    marked: it did change, just earlier), and every other entity in ``alerting`` (the anomalous entity, a
+    dependency that alerted after a change of its own in the window: an older change may be the slow burn).
     """
     ctx = _Context(anomaly, topo, timeline, config)
     out: list[Suspect] = []
-    failing = {entity: alert.at for entity, alert in stale.items()}
+    failing = {entity: alert.at for entity, alert in alerting.items()}
     for suspect in suspects:
         entity, since = suspect.candidate.entity, suspect.candidate.at
         if suspect.kind is not CandidateKind.DEPENDENCY_FAILURE or entity is None or since is None:

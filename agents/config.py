@@ -61,7 +61,10 @@ FEATURES: dict[str, tuple[float, str]] = {
     "prior:silent": (1.065, "a dependency triangulated from its alerting callers"),
     "prior:traffic": (0.386, "a traffic alert at the edge"),
     "prior:unknown": (0.848, "the cause is not among the candidates"),
-    "size": (1.972, "change type and size (semantic-version step, magnitude, rollback)"),
+    "size:deploy": (1.972, "a deploy's semantic-version step from the version it replaced (or a rollback)"),
+    "size:config": (1.972, "the magnitude of a configuration change (or a rollback)"),
+    "size:flag": (1.972, "the magnitude of a flag change (or a rollback)"),
+    "size:migration": (1.972, "the magnitude of a schema migration (or a rollback)"),
     "learned:record": (0.789, "the entity's changes of this kind caused incidents more often than the kind's risk"),
     "learned:clean": (0.633, "the entity's changes of this kind caused incidents less often (or never)"),
     "timing:change": (1.001, "delay from a change to the first symptom"),
@@ -115,7 +118,8 @@ class Weights(BaseModel):
     )
     #: the timing floor of a failing entity's own change read back from before the window (0: off)
     slow_burn_min_lr: float = 0.0
-    #: an entity whose first alert came this long after its latest change in the window has its earlier changes read back
+    #: a change this long or longer before an entity's alert explains it only weakly: the alert still triangulates a
+    #: silent dependency below it
     stale_change_minutes: float = 20.0
     #: the window whose uniform density is the baseline of the timing ratio
     timing_reference_minutes: float = 30.0

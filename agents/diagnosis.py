@@ -29,7 +29,7 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from agents.candidates import build_suspects, mark_rivals, slow_burn_suspects, stale_failures
+from agents.candidates import alerting_entities, build_suspects, mark_rivals, slow_burn_suspects
 from agents.config import DiagnosisConfig, preset
 from agents.explain import explain_all
 from agents.history import History, load_alert_record, load_change_record, load_history
@@ -73,10 +73,10 @@ def _round(
     load_callers(store, topo, wanted, anomaly.at)
     suspects = build_suspects(anomaly, topo, timeline, config)
     failing = {s.candidate.entity for s in suspects if s.kind is CandidateKind.DEPENDENCY_FAILURE and s.candidate.entity}
-    stale = stale_failures(anomaly, topo, timeline, config)
-    if (failing or stale) and config.max_window > window:
-        earlier = load_earlier_changes(store, topo, failing | set(stale), anomaly.at - config.max_window, start, exclude)
-        slow = slow_burn_suspects(anomaly, topo, timeline, config, suspects, earlier, stale)
+    alerted = alerting_entities(anomaly, topo, timeline)
+    if (failing or alerted) and config.max_window > window:
+        earlier = load_earlier_changes(store, topo, failing | set(alerted), anomaly.at - config.max_window, start, exclude)
+        slow = slow_burn_suspects(anomaly, topo, timeline, config, suspects, earlier, alerted)
         add_entries(timeline, topo, [s.change for s in slow if s.change], "before the window: a slow burn?")
         suspects += slow
     mark_rivals(suspects)

@@ -37,6 +37,9 @@ def feature_key(factor: Factor, kind: CandidateKind) -> str:
     """The weight that scales ``factor`` of a candidate of ``kind`` (a key of :data:`agents.config.FEATURES`)."""
     if factor.name == "prior":
         return "prior:" + _PRIOR_GROUPS.get(str(factor.value), "change")
+    if factor.name == "size":
+        # a version step, a configuration value's factor and a flag's rollout are different evidence
+        return f"size:{kind}"
     if factor.name == "timing":
         return "timing:alert" if kind in _ALERT_KINDS else "timing:change"
     if factor.name == "explained_away":

@@ -4,9 +4,9 @@
     .venv/bin/python -m bench.rca.fit --cache /tmp/rca-fit --l2 0.05 --rounds 3 --json weights.json
 
 The training estates (:data:`TRAIN`: seeds 100-119, every preset, 50 and 120
-services) are never the benchmark's seeds; the held-out estates
-(:data:`HELD_OUT`: seeds 1, 3, 7 on every preset, 2 and 11 on easy) are the
-benchmark's. Every estate is generated and ingested once into ``--cache``
+services; hard at 500 services, seeds 200-203) are never the benchmark's
+seeds; the held-out estates (:data:`HELD_OUT`: seeds 1, 3, 7 on every preset,
+2 and 11 on easy, hard at 500 services seed 1) are the benchmark's. Every estate is generated and ingested once into ``--cache``
 (:mod:`bench.rca.fit_data`). Each candidate's features are the log likelihood
 ratios of its factors, summed per key of :data:`agents.config.FEATURES`; the
 weights maximise the mean log-probability of the labelled cause among each
@@ -43,10 +43,11 @@ TRAIN = [
     *(Estate("medium", 50, seed) for seed in range(100, 107)),
     *(Estate("easy", 50, seed) for seed in range(100, 103)),
     Estate("hard", 120, 100), Estate("hard", 120, 101),
+    *(Estate("hard", 500, seed) for seed in range(200, 204)),
 ]  # fmt: skip
 HELD_OUT = [
     *(Estate(preset, 50, seed) for preset in ("hard", "medium", "easy") for seed in (1, 3, 7)),
-    Estate("easy", 50, 2), Estate("easy", 50, 11),
+    Estate("easy", 50, 2), Estate("easy", 50, 11), Estate("hard", 500, 1),
 ]  # fmt: skip
 BOUNDS = (0.05, 5.0)
 

@@ -46,20 +46,29 @@ def test_no_annotation_leaves_both_changes_unmarked(graph_store: GraphStore) -> 
     assert all(_factor(c, "named") is None for c in result.candidates)
 
 
-def test_an_older_change_is_read_back_when_the_change_in_the_window_came_long_before_the_alert(
+def test_an_older_change_is_read_back_when_its_entity_alerts_whatever_changed_on_it_since(
     graph_store: GraphStore,
 ) -> None:
     # the config change 45 min before detection is outside the 30-min window; payments deployed 27 min before,
-    # its alert came 24 min after that deploy: the deploy explains it weakly, so older changes are read back
+    # its alert came 24 min after that deploy: the deploy explains it weakly, so the config change wins
     builder = shop().change("config:pool", svc("payments"), 45, config="pool.size") \
         .change("deploy:pay", svc("payments"), 27, version="2.4.0").alert("pay", "PaymentsErrors", svc("payments"), 3)
     builder.write(graph_store)
     result = diagnose(graph_store, CHECKOUT, save=False)
     assert result.top.node_id == "config:pool" and not result.widened
-    # with the deploy counted as recent enough, nothing is read back and the deploy stands alone
-    weights = preset().weights.model_copy(update={"stale_change_minutes": 30.0})
-    strict = diagnose(graph_store, CHECKOUT, preset().model_copy(update={"weights": weights}), save=False)
-    assert [c.node_id for c in strict.candidates] == ["deploy:pay", None]
+
+
+def test_an_older_change_is_read_back_even_after_a_change_just_before_the_alert(graph_store: GraphStore) -> None:
+    # payments deployed 8 min before its alert: a slow burn from the config change 45 min before is still a candidate
+    builder = shop().change("config:pool", svc("payments"), 45, config="pool.size") \
+        .change("deploy:pay", svc("payments"), 11, version="2.4.0").alert("pay", "PaymentsErrors", svc("payments"), 3)
+    builder.write(graph_store)
+    result = diagnose(graph_store, CHECKOUT, save=False)
+    ids = [c.node_id for c in result.candidates]
+    assert ids[0] == "deploy:pay" and "config:pool" in ids and not result.widened
+    # the window alone (no read-back: max_window is the window) leaves only the deploy
+    narrow = preset().model_copy(update={"max_window": preset().window})
+    assert [c.node_id for c in diagnose(graph_store, CHECKOUT, narrow, save=False).candidates] == ["deploy:pay", None]
 
 
 def test_a_failing_dependency_whose_alert_names_its_own_earlier_change_is_not_failing_by_itself(
