@@ -317,10 +317,8 @@ def _dependency_suspects(ctx: _Context) -> list[Suspect]:
         if not alerts:
             continue
         first = min(alerts, key=lambda a: (a.at, a.node.id))
-        change = ctx.changed_before(entity, first.at)
-        if change is None:
+        if ctx.changed_before(entity, first.at) is None:
             out.append(_alert_suspect(ctx, CandidateKind.DEPENDENCY_FAILURE, first))
-
     return out
 
 
