@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cached_property
 from itertools import pairwise
 
 from agents.changes import describe_change
@@ -95,6 +96,12 @@ class _Context:
     def detected(self) -> datetime:
         return self.anomaly.at
 
+    @cached_property
+    def symptom_at(self) -> datetime:
+        """When the anomalous entity first alerted (not traffic) in the window, else detection."""
+        own = [a.at for a in self.timeline.alerts_on(self.topo.root, self.timeline.start, self.detected) if not a.traffic]
+        return min(own, default=self.detected)
+
     @property
     def symptoms_until(self) -> datetime:
         """Alerts on the path corroborate up to this time (detection, plus the configured lookahead)."""
@@ -166,12 +173,6 @@ def _cone(ctx: _Context, suspect: Suspect, entity: str, starts: Sequence[tuple[d
     suspect.cone = Cone(tuple(members), tuple(starts), ctx.symptoms_until, own_alert)
 
 
-def _symptom_at(ctx: _Context) -> datetime:
-    """When the anomalous entity first alerted (not traffic) in the window, else detection."""
-    own = [a.at for a in ctx.timeline.alerts_on(ctx.topo.root, ctx.timeline.start, ctx.detected) if not a.traffic]
-    return min(own, default=ctx.detected)
-
-
 def _step(topo: Topology, a: str, b: str) -> PathStep:
     edge = topo.edge_between(a, b)
     if edge is None:  # cannot happen for a path built from the topology's own edges
@@ -216,14 +217,13 @@ def _change_suspect(
     # the failure began when its entity alerted; with no alert, in time to reach the anomalous entity when it did
     weights = ctx.config.weights
     starts = ((first.at, 1.0),) if first else change_starts(
-        change.at, _symptom_at(ctx), len(suspect.evidence.path_nodes) - 1, weights.change_delay, weights)
+        change.at, ctx.symptom_at, len(suspect.evidence.path_nodes) - 1, weights.change_delay, weights)
     # the anomalous entity alerts whatever the cause: its page is what is being explained
-    _cone(ctx, suspect, change.entity, starts, own_alert=first is not None and change.entity != ctx.topo.root)
+    suspect.own_alert = first if change.entity != ctx.topo.root else None
+    _cone(ctx, suspect, change.entity, starts, own_alert=suspect.own_alert is not None)
     until = candidate.evidence.first_symptom_at or ctx.detected
     _explained(ctx, suspect, change.entity, change.at, until)
     if first is not None:
-        if change.entity != ctx.topo.root:
-            suspect.own_alert = first
         _persistence(ctx, suspect, first)
         others = [c for c in (*read_back, *ctx.timeline.changes_on(change.entity, ctx.detected))
                   if c.entity == change.entity and ctx.eligible(c)]
@@ -311,15 +311,11 @@ def _deeper_change(ctx: _Context, suspect: Suspect, entity: str, failed_at: date
 
 def _dependency_suspects(ctx: _Context) -> list[Suspect]:
     """Dependencies that alerted with no change of their own before (the anomalous entity itself is not one)."""
-    out: list[Suspect] = []
-    for entity in sorted(ctx.topo.down):
-        alerts = [a for a in ctx.timeline.alerts_on(entity, ctx.timeline.start, ctx.detected) if not a.traffic]
-        if not alerts:
-            continue
-        first = min(alerts, key=lambda a: (a.at, a.node.id))
-        if ctx.changed_before(entity, first.at) is None:
-            out.append(_alert_suspect(ctx, CandidateKind.DEPENDENCY_FAILURE, first))
-    return out
+    return [
+        _alert_suspect(ctx, CandidateKind.DEPENDENCY_FAILURE, first)
+        for entity, first in alerting_entities(ctx.anomaly, ctx.topo, ctx.timeline).items()
+        if entity != ctx.topo.root and ctx.changed_before(entity, first.at) is None
+    ]
 
 
 def _unexplained_alert(ctx: _Context, entity: str) -> bool:
